@@ -1,0 +1,104 @@
+r"""Element-wise activation functions and their derivatives.
+
+Each activation applies :math:`a = f(z)` to every entry of its input, so its backward pass is an
+element-wise product with the derivative:
+
+.. math:: \frac{\partial L}{\partial z} = \frac{\partial L}{\partial a} \odot f'(z)
+
+All shapes are preserved: ``z``, ``a`` and both gradients are ``(N, d)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_number
+from .layer import Layer
+
+
+class ReLU(Layer):
+    r"""Rectified linear unit: :math:`f(z) = \max(z, 0)`, :math:`f'(z) = [z > 0]`.
+
+    A unit whose input is negative for every sample passes no gradient at all: it is "dead"
+    and stops learning. He initialization and moderate learning rates keep that rare.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._active: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._active = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._cached(self._active)
+
+
+class LeakyReLU(Layer):
+    r"""Leaky ReLU: :math:`f(z) = z` for :math:`z > 0`, else :math:`\alpha z`.
+
+    The derivative is 1 or :math:`\alpha`, never 0, so no unit can die.
+    """
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        self.alpha = check_number(alpha, "alpha", low=0.0, high=1.0, high_inclusive=False)
+        self._slope: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        # The local slope is 1 where z > 0 and alpha elsewhere; keep it for backward.
+        self._slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(self.alpha))
+        return x * self._slope
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._cached(self._slope)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Sigmoid(Layer):
+    r"""Logistic sigmoid: :math:`\sigma(z) = 1 / (1 + e^{-z})`, :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`.
+
+    Computed as :math:`\sigma(z) = \tfrac12 (1 + \tanh(z/2))`, an exact identity that never
+    overflows (``np.exp(-z)`` does for ``z < -89`` in float32).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._out = 0.5 * (1.0 + np.tanh(0.5 * x))
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        s = self._cached(self._out)
+        return grad_out * s * (1.0 - s)
+
+
+class Tanh(Layer):
+    r"""Hyperbolic tangent: :math:`f(z) = \tanh z`, :math:`f'(z) = 1 - \tanh^2 z`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self._out = np.tanh(x)
+        return self._out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        t = self._cached(self._out)
+        return grad_out * (1.0 - t * t)
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+}

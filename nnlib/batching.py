@@ -1,0 +1,41 @@
+"""Mini-batches: shuffle once per epoch, slice, and scale images one batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ._validation import as_model_input, check_positive_int
+
+
+def iterate_minibatches(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    rng: np.random.Generator | int | None = None,
+    dtype: np.dtype | type = np.float32,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(x_batch, y_batch)`` pairs covering every sample exactly once.
+
+    ``x`` may be uint8 images ``(N, 28, 28)``, kept as uint8 in memory and turned into
+    ``(B, 784)`` float32 in [0, 1] only one batch at a time (1/4 of the memory of a float32 copy
+    of the whole set), or a float array ``(N, features)`` used as given (cast to ``dtype``).
+    The last batch may be smaller than ``batch_size``.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}")
+    order = np.random.default_rng(rng).permutation(n) if shuffle else None
+    dtype = np.dtype(dtype)
+    for start in range(0, n, batch_size):
+        if order is None:
+            idx = slice(start, start + batch_size)  # a view: no copy
+        else:
+            # Sorting the indices of a batch makes the gather read memory in order; the batch
+            # holds the same samples, so the gradient is unchanged.
+            idx = np.sort(order[start:start + batch_size])
+        yield as_model_input(x[idx], dtype, "x"), y[idx]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +185,7 @@ def mlp(
     rng = np.random.default_rng(rng)
     init = "he" if activation in ("relu", "leaky_relu") else "glorot"
     layers: list[Layer] = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+    for fan_in, fan_out in pairwise(widths):
         layers += [Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype), ACTIVATIONS[activation]()]
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng))

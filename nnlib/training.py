@@ -153,7 +153,7 @@ def fit(
     return history
 
 
-def _progress_bar(enabled: bool, total: int, desc: str):  # noqa: ANN202 - tqdm type is optional
+def _progress_bar(enabled: bool, total: int, desc: str):  # returns a tqdm bar or None
     """A tqdm bar (a widget in Jupyter, text in a terminal), or None when disabled."""
     if not enabled:
         return None

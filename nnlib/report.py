@@ -1,0 +1,191 @@
+"""A training report: one self-contained HTML file (figures embedded) plus ``metrics.json``.
+
+The report answers, for one trained model: what data was it trained on (file, checksum, complete
+or partial), what model and hyperparameters, how did training go (learning curves), and how good
+is it on the test set (accuracy, per-class precision/recall/F1, macro and weighted averages, the
+confusion matrix, the most confused pairs of characters, misclassified examples).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import metrics, plots
+from .history import History
+from .model import Sequential
+
+
+def most_confused_pairs(cm: np.ndarray, k: int = 10) -> list[tuple[int, int, int]]:
+    """The ``k`` largest off-diagonal entries of a confusion matrix as ``(true, predicted, count)``."""
+    off = np.array(cm, dtype=np.int64, copy=True)
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:k]
+    pairs = [(int(i), int(j), int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape), strict=True)]
+    return [p for p in pairs if p[2] > 0]
+
+
+def evaluation_metrics(y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[int, str]) -> dict[str, Any]:
+    """Every test-set metric of the report, as plain JSON-ready Python values."""
+    n_classes = max(mapping) + 1
+    names = [mapping.get(k, str(k)) for k in range(n_classes)]
+    cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
+    per_class = metrics.classification_report(y_true, y_pred, target_names=names,
+                                              n_classes=n_classes, output_dict=True)
+    return {
+        "n_test": len(y_true),
+        "accuracy": metrics.accuracy(y_true, y_pred),
+        "macro": {m: per_class["macro avg"][m] for m in ("precision", "recall", "f1-score")},
+        "weighted": {m: per_class["weighted avg"][m] for m in ("precision", "recall", "f1-score")},
+        "per_class": {name: per_class[name] for name in names},
+        "confusion_matrix": cm.tolist(),
+        "most_confused": [{"true": names[i], "predicted": names[j], "count": c}
+                          for i, j, c in most_confused_pairs(cm)],
+    }
+
+
+def _figure_to_img(fig: Figure, alt: str) -> str:
+    """An ``<img>`` tag holding the figure as a base64 PNG (so the HTML file stands alone)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td:first-child { text-align: left; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+img { max-width: 100%; } .big { font-size: 1.6em; font-weight: bold; }
+.warn { background: #fff4d6; border-left: 4px solid #e0a800; padding: 0.5em 0.8em; }
+"""
+
+
+def write_report(
+    out_dir: str | Path,
+    *,
+    model: Sequential,
+    history: History | None,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    mapping: Mapping[int, str],
+    hyperparameters: Mapping[str, Any],
+    source: Any = None,
+    x_test: np.ndarray | None = None,
+    title: str = "Training report",
+) -> dict[str, Path]:
+    """Write ``report.html`` and ``metrics.json`` into ``out_dir``; return their paths.
+
+    Parameters
+    ----------
+    model, history : the trained model and its training history (None: evaluation only).
+    y_true, y_pred : test labels and the model's predictions.
+    mapping : label -> character.
+    hyperparameters : everything needed to repeat the run (optimizer, lr, batch size, ...).
+    source : the data's provenance (``nnlib.data.DataSource``), shown at the top of the report.
+    x_test : test images, to show a grid of misclassified examples.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = evaluation_metrics(np.asarray(y_true), np.asarray(y_pred), mapping)
+    names = list(results["per_class"])
+    provenance = _jsonable(source)
+    document = {
+        "title": title,
+        "dataset": provenance,
+        "model": {"summary": model.summary(), "n_parameters": model.n_parameters()},
+        "hyperparameters": dict(hyperparameters),
+        "history": asdict(history) if history is not None else None,
+        "test": results,
+    }
+    metrics_path = out / "metrics.json"
+    _atomic_write(metrics_path, json.dumps(document, indent=2, default=str))
+
+    per = results["per_class"]
+    figures = [("Learning curves", plots.plot_history(history))] if history and len(history) else []
+    figures += [
+        ("Per-class precision, recall and F1", plots.plot_per_class_metrics(
+            np.array([per[n]["precision"] for n in names]), np.array([per[n]["recall"] for n in names]),
+            np.array([per[n]["f1-score"] for n in names]), names)),
+        ("Confusion matrix", plots.plot_confusion_matrix(np.array(results["confusion_matrix"]), names)),
+    ]
+    if x_test is not None and np.any(np.asarray(y_true) != np.asarray(y_pred)):
+        figures.append(("Misclassified examples",
+                        plots.plot_misclassified(x_test, np.asarray(y_true), np.asarray(y_pred), mapping)))
+
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f'<p class="big">Test accuracy {results["accuracy"]:.2%} on {results["n_test"]:,} images</p>']
+    if isinstance(provenance, dict):
+        complete = provenance.get("train_complete") and provenance.get("test_complete")
+        if not complete:
+            parts.append('<p class="warn">This run used a <b>partial</b> copy of the data set: numbers '
+                         "are not comparable with results on the full data.</p>")
+        parts += ["<h2>Data</h2>", _table([[k, str(v)] for k, v in provenance.items()], ["field", "value"])]
+    parts += ["<h2>Model</h2>", f"<pre>{html.escape(model.summary())}</pre>",
+              "<h2>Hyperparameters</h2>",
+              _table([[k, str(v)] for k, v in hyperparameters.items()], ["name", "value"])]
+    summary_rows = [[label, f"{results[key]['precision']:.4f}", f"{results[key]['recall']:.4f}",
+                     f"{results[key]['f1-score']:.4f}"] for label, key in (("macro avg", "macro"),
+                                                                           ("weighted avg", "weighted"))]
+    parts += ["<h2>Test metrics</h2>", _table(summary_rows, ["average", "precision", "recall", "F1"]),
+              "<h3>Per class</h3>",
+              _table([[n, f"{per[n]['precision']:.3f}", f"{per[n]['recall']:.3f}",
+                       f"{per[n]['f1-score']:.3f}", str(per[n]["support"])] for n in names],
+                     ["class", "precision", "recall", "F1", "support"]),
+              "<h3>Most confused pairs</h3>",
+              _table([[p["true"], p["predicted"], str(p["count"])] for p in results["most_confused"]],
+                     ["true", "predicted as", "count"])]
+    for caption, fig in figures:
+        parts += [f"<h2>{html.escape(caption)}</h2>", _figure_to_img(fig, caption)]
+    history = history or History()
+    history_rows = [[str(e), f"{history.train_loss[i]:.4f}",
+                     f"{history.val_loss[i]:.4f}" if history.val_loss else "",
+                     f"{history.train_accuracy[i]:.4f}" if history.train_accuracy else "",
+                     f"{history.val_accuracy[i]:.4f}" if history.val_accuracy else "",
+                     f"{history.epoch_time[i]:.1f}"] for i, e in enumerate(history.epoch)]
+    parts += ["<h2>History</h2>", _table(history_rows, ["epoch", "train loss", "val loss", "train acc",
+                                                         "val acc", "seconds"])]
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    report_path = out / "report.html"
+    _atomic_write(report_path, page)
+    return {"html": report_path, "metrics": metrics_path}

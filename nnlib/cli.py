@@ -247,6 +247,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = Sequential.load(args.model)
     dataset = _load(args)
+    n_outputs = model.layers[-1].output_shape((0,))[-1]
+    if n_outputs != dataset.n_classes:
+        raise UsageError(f"{args.model} has {n_outputs} outputs but EMNIST {args.split} has "
+                         f"{dataset.n_classes} classes: evaluate it on the split it was trained on")
     y_pred = model.predict(dataset.x_test)
     names = [dataset.mapping[k] for k in sorted(dataset.mapping)]
     n_classes = dataset.n_classes

@@ -1,0 +1,150 @@
+"""Checks on the book's committed notebooks (structure only; nbval re-runs them).
+
+* every non-empty code cell was executed, top to bottom, in one fresh kernel
+  (execution counts are exactly 1..N in cell order);
+* no cell has an error output unless it is tagged ``raises-exception``;
+* every notebook under book/ is listed in _toc.yml, and every _toc.yml entry exists.
+
+The helpers take paths so they can be pointed at other folders (e.g. in a scratch test).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+TOC = ROOT / "_toc.yml"
+
+SKIP_DIRS = {"_build", ".ipynb_checkpoints", "jupyter_execute"}
+PAGE_SUFFIXES = (".ipynb", ".md", ".rst")
+
+
+def find_notebooks(book_dir: Path = BOOK) -> list[Path]:
+    """All .ipynb files under ``book_dir``, skipping build output and checkpoints."""
+    if not book_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for p in book_dir.rglob("*.ipynb")
+        if not SKIP_DIRS.intersection(p.relative_to(book_dir).parts)
+    )
+
+
+def load_notebook(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _tags(cell: dict) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def execution_problems(nb: dict) -> list[str]:
+    """Problems with execution counts: unexecuted cells or counts not 1..N in order."""
+    problems = []
+    expected = 1
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code" or not _source(cell).strip():
+            continue
+        count = cell.get("execution_count")
+        if count is None:
+            problems.append(f"cell {i}: not executed (execution_count is null)")
+        elif count != expected:
+            problems.append(f"cell {i}: execution_count {count}, expected {expected}")
+        expected += 1
+    return problems
+
+
+def error_problems(nb: dict) -> list[str]:
+    """Cells with error outputs that are not tagged ``raises-exception``."""
+    problems = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code" or "raises-exception" in _tags(cell):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                problems.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+    return problems
+
+
+def toc_files(toc_path: Path = TOC) -> list[str]:
+    """Every ``root``/``file`` entry in a jb-book _toc.yml, as written (no suffix)."""
+    with open(toc_path, encoding="utf-8") as f:
+        toc = yaml.safe_load(f)
+
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if isinstance(node.get(key), str):
+                    found.append(node[key])
+            for value in node.values():
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def resolve_toc_entry(entry: str, root: Path = ROOT) -> Path | None:
+    """The file a TOC entry points to (entries may omit the suffix), or None."""
+    path = root / entry
+    if path.suffix in PAGE_SUFFIXES and path.is_file():
+        return path
+    for suffix in PAGE_SUFFIXES:
+        candidate = path.with_name(path.name + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def toc_problems(root: Path = ROOT, toc_path: Path = TOC, book_dir: Path = BOOK) -> list[str]:
+    problems = []
+    listed = set()
+    for entry in toc_files(toc_path):
+        target = resolve_toc_entry(entry, root)
+        if target is None:
+            problems.append(f"_toc.yml entry {entry!r} has no file")
+        else:
+            listed.add(target.resolve())
+    for nb in find_notebooks(book_dir):
+        if nb.resolve() not in listed:
+            problems.append(f"{nb.relative_to(root)} is not listed in _toc.yml")
+    return problems
+
+
+def _collect(check) -> list[str]:
+    problems = []
+    for path in find_notebooks():
+        problems += [f"{path.relative_to(ROOT)}: {p}" for p in check(load_notebook(path))]
+    return problems
+
+
+def test_notebooks_executed_in_order():
+    problems = _collect(execution_problems)
+    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(problems)
+
+
+def test_notebooks_have_no_unexpected_errors():
+    problems = _collect(error_problems)
+    assert not problems, "error outputs (tag the cell raises-exception if meant):\n" + "\n".join(
+        problems
+    )
+
+
+def test_toc_matches_files():
+    problems = toc_problems()
+    assert not problems, "\n".join(problems)

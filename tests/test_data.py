@@ -63,21 +63,6 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 @pytest.fixture(scope="session")
-def offline_zip() -> str:
-    """Path of the real offline EMNIST copy; skip locally, FAIL on CI, if it is missing."""
-    path = data.find_shared_copy()
-    if path is None:
-        message = (
-            f"offline EMNIST copy {data.SHARED_COPY} not found above {os.getcwd()} "
-            f"or above the nnlib package"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so tests needing real data must not be skipped")
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="session")
 def mnist(offline_zip: str) -> EMNIST:
     return load_emnist("mnist", path=offline_zip, verbose=False)
 

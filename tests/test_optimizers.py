@@ -1,0 +1,270 @@
+"""Tests for :mod:`nnlib.optimizers`: SGD (with and without momentum), RMSProp and Adam.
+
+Each rule is checked against a worked example whose arithmetic is written out in the comments,
+for one and two steps on a 2-element parameter, so a reader can redo it with pencil and paper.
+Then: weight decay, schedules, argument checks, where the state lives, and checkpoints.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from nnlib import SGD, Adam, Layer, RMSProp, SoftmaxCrossEntropy, mlp
+from nnlib.schedules import StepDecay
+
+# The expected numbers below are rounded to 8-9 significant digits in the comments; rtol 1e-7
+# accepts that rounding, while any mistake in a rule (a missing bias correction, eps in the wrong
+# place, a wrong sign) changes the result in the 2nd or 3rd digit.
+RTOL = 1e-7
+
+
+def one_parameter(w: list[float]) -> Layer:
+    """A minimal "model": one float64 parameter named ``w`` whose gradient we set by hand."""
+    layer = Layer()
+    layer.params = {"w": np.array(w, dtype=np.float64)}
+    layer.grads = {"w": np.zeros(len(w))}
+    return layer
+
+
+def step_with(opt, model: Layer, grad: list[float]) -> np.ndarray:
+    model.grads["w"][:] = grad
+    opt.step(model)
+    return model.params["w"].copy()
+
+
+# ---------------------------------------------------------------------- worked examples
+
+
+def test_sgd_two_steps_by_hand():
+    """w ← w - lr·g with lr = 0.1.
+    Step 1: g = (0.5, -0.25): w = (1, -1) - 0.1·(0.5, -0.25) = (0.95, -0.975).
+    Step 2: g = (0.1, 0.2):   w = (0.95, -0.975) - (0.01, 0.02) = (0.94, -0.995)."""
+    model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1)
+    np.testing.assert_allclose(step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL)
+    np.testing.assert_allclose(step_with(opt, model, [0.1, 0.2]), [0.94, -0.995], rtol=RTOL)
+    assert opt.state == {}  # plain SGD needs no per-parameter state
+
+
+def test_sgd_momentum_two_steps_by_hand():
+    """v ← μv + g, w ← w - lr·v with μ = 0.9, lr = 0.1.
+    Step 1: v = (0.5, -0.25);                         w = (1, -1) - (0.05, -0.025) = (0.95, -0.975).
+    Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025); w = (0.95 - 0.055, -0.975 + 0.0025)
+                                                                = (0.895, -0.9725)."""
+    model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1, momentum=0.9)
+    np.testing.assert_allclose(step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL)
+    np.testing.assert_allclose(step_with(opt, model, [0.1, 0.2]), [0.895, -0.9725], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["velocity"], [0.55, -0.025], rtol=RTOL)
+
+
+def test_rmsprop_two_steps_by_hand():
+    """s ← ρs + (1-ρ)g², w ← w - lr·g/(√s + eps), ρ = 0.9, lr = 0.01, eps = 1e-8, g = (0.1, -0.2).
+    Step 1: s = 0.1·g² = (0.001, 0.004); √s = (0.031622777, 0.063245553) = √0.1·|g|,
+            so the step is lr·sign(g)/√0.1 = ±0.031622767 (eps shifts the 8th digit):
+            w = (1, 1) - (0.031622767, -0.031622772) = (0.968377233, 1.031622772).
+    Step 2: s = 0.9·0.1·g² + 0.1·g² = 0.19·g²; step = lr·sign(g)/√0.19 = ±0.022941568:
+            w = (0.945435665, 1.054564342)."""
+    model, opt = one_parameter([1.0, 1.0]), RMSProp(lr=0.01, rho=0.9, eps=1e-8)
+    w = step_with(opt, model, [0.1, -0.2])
+    np.testing.assert_allclose(w, [0.968377233, 1.031622772], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["square_avg"], [0.001, 0.004], rtol=RTOL)
+    w = step_with(opt, model, [0.1, -0.2])
+    np.testing.assert_allclose(w, [0.945435665, 1.054564342], rtol=RTOL)
+
+
+def test_adam_one_step_by_hand():
+    """Adam with lr = 0.1, β1 = 0.9, β2 = 0.999, eps = 1e-8, g = (0.1, -0.2), w = (1, 1).
+    m = (1-β1)·g = (0.01, -0.02);          v = (1-β2)·g² = (1e-5, 4e-5)
+    m̂ = m/(1-0.9) = g = (0.1, -0.2);       v̂ = v/(1-0.999) = g² = (0.01, 0.04); √v̂ = |g|
+    update = -lr·m̂/(√v̂ + eps) = -0.1·g/(|g| + 1e-8) ≈ -lr·sign(g)
+           = (-0.09999999, +0.099999995)
+    w = (0.90000001, 1.099999995)."""
+    model, opt = one_parameter([1.0, 1.0]), Adam(lr=0.1)
+    w = step_with(opt, model, [0.1, -0.2])
+    np.testing.assert_allclose(w, [0.90000001, 1.099999995], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["m"], [0.01, -0.02], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["v"], [1e-5, 4e-5], rtol=RTOL)
+
+
+def test_adam_two_steps_by_hand():
+    """Continuing the one-step example with g = (0.3, 0.1):
+    m = 0.9·(0.01, -0.02) + 0.1·(0.3, 0.1) = (0.039, -0.008)
+    v = 0.999·(1e-5, 4e-5) + 0.001·(0.09, 0.01) = (9.999e-5, 4.996e-5)
+    m̂ = m/(1-0.9²) = m/0.19 = (0.20526316, -0.04210526)
+    v̂ = v/(1-0.999²) = v/0.001999 = (0.05002001, 0.02499250); √v̂ = (0.22365154, 0.15809015)
+    update = -0.1·m̂/(√v̂ + eps) = (-0.09177811, +0.02663370)
+    w = (0.90000001 - 0.09177811, 1.099999995 + 0.02663370) = (0.80822190, 1.12663370)."""
+    model, opt = one_parameter([1.0, 1.0]), Adam(lr=0.1)
+    step_with(opt, model, [0.1, -0.2])
+    w = step_with(opt, model, [0.3, 0.1])
+    np.testing.assert_allclose(w, [0.80822190, 1.12663370], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["m"], [0.039, -0.008], rtol=RTOL)
+    np.testing.assert_allclose(opt.state["w"]["v"], [9.999e-5, 4.996e-5], rtol=RTOL)
+    assert opt.iterations == 2
+
+
+# ---------------------------------------------------------------------- weight decay, schedules
+
+
+def test_weight_decay_adds_lambda_w_to_the_gradient():
+    """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8, -3.9)."""
+    model, opt = one_parameter([2.0, -4.0]), SGD(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(step_with(opt, model, [1.0, 1.0]), [1.8, -3.9], rtol=RTOL)
+    # The stored gradient is not modified: the decay term is added to a temporary.
+    np.testing.assert_array_equal(model.grads["w"], [1.0, 1.0])
+
+
+def test_adam_weight_decay_enters_before_the_moments():
+    """L2 decay in Adam is part of the gradient: g = (-0.5, 1), λ = 0.5, w = (2, -4) give
+    g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is -lr·sign(g + λw),
+    so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
+    model, opt = one_parameter([2.0, -4.0]), Adam(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(step_with(opt, model, [-0.5, 1.0]), [1.9, -3.9], rtol=RTOL)
+
+
+def test_schedule_sets_the_learning_rate_of_each_step():
+    """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses 0.25.
+    With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 → 7 → 6.75."""
+    model, opt = one_parameter([10.0]), SGD(lr=1.0, schedule=StepDecay(2, 0.5))
+    rates, weights = [], []
+    for _ in range(5):
+        rates.append(opt.current_lr)
+        weights.append(step_with(opt, model, [1.0])[0])
+    assert rates == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert weights == [9.0, 8.0, 7.5, 7.0, 6.75]
+
+
+# ---------------------------------------------------------------------- argument checks
+
+
+@pytest.mark.parametrize("make", [lambda lr: SGD(lr), lambda lr: RMSProp(lr), lambda lr: Adam(lr)])
+@pytest.mark.parametrize("lr", [0.0, -0.01, float("nan"), float("inf")])
+def test_learning_rate_must_be_positive_and_finite(make, lr):
+    with pytest.raises(ValueError, match=r"lr must be a finite number in \(0\.0, inf\]"):
+        make(lr)
+
+
+def test_learning_rate_must_be_a_number():
+    with pytest.raises(TypeError, match="lr must be a number"):
+        SGD("0.1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: SGD(0.1, momentum=1.0), "momentum"),
+        (lambda: SGD(0.1, momentum=-0.5), "momentum"),
+        (lambda: Adam(beta1=1.0), "beta1"),
+        (lambda: Adam(beta2=1.5), "beta2"),
+        (lambda: Adam(beta1=-0.1), "beta1"),
+        (lambda: Adam(eps=0.0), "eps"),
+        (lambda: RMSProp(0.1, rho=1.0), "rho"),
+        (lambda: SGD(0.1, weight_decay=-1e-4), "weight_decay"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected_by_name(make, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number in"):
+        make()
+
+
+def test_schedule_must_be_callable():
+    with pytest.raises(TypeError, match="schedule must be a callable"):
+        SGD(0.1, schedule=0.5)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- state and checkpoints
+
+
+def backprop(model, x, y) -> None:
+    """One forward/backward pass that fills the model's gradients."""
+    loss = SoftmaxCrossEntropy()
+    loss.forward(model.forward(x, training=True), y)
+    model.backward(loss.backward())
+
+
+def test_state_lives_in_the_optimizer_not_on_the_layers():
+    """After an Adam step, ``optimizer.state`` holds m and v for every parameter (same shape and
+    dtype as the parameter), and no layer gained any attribute."""
+    model = mlp(4, [5], 3, rng=0)
+    x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
+    y = np.arange(6) % 3
+    before = [set(vars(layer)) for layer in model.layers]
+    opt = Adam(1e-2)
+    backprop(model, x, y)
+    opt.step(model)
+    assert [set(vars(layer)) for layer in model.layers] == before
+    assert set(opt.state) == {"0.W", "0.b", "2.W", "2.b"}
+    for p in model.parameters():
+        assert set(opt.state[p.name]) == {"m", "v"}
+        for slot in opt.state[p.name].values():
+            assert slot.shape == p.value.shape and slot.dtype == p.value.dtype
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: SGD(0.05, momentum=0.9), lambda: RMSProp(0.01), lambda: Adam(0.01)]
+)
+def test_state_dict_round_trip_continues_identically(make, tmp_path):
+    """Train 3 steps, save the optimizer state to an .npz file, restore it into a *new* optimizer
+    for a copy of the model: the next 3 steps are bit-identical to an uninterrupted run (this
+    needs the moments *and* the step counter, which Adam's bias correction depends on)."""
+    rng = np.random.default_rng(2)
+    batches = [
+        (rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 3, 5)) for _ in range(6)
+    ]
+    model, opt = mlp(4, [6], 3, rng=3), make()
+    for x, y in batches[:3]:
+        backprop(model, x, y)
+        opt.step(model)
+    np.savez(tmp_path / "opt.npz", **opt.state_dict())
+    resumed_model = copy.deepcopy(model)
+    resumed_opt = make()
+    with np.load(tmp_path / "opt.npz", allow_pickle=False) as data:
+        resumed_opt.load_state_dict(dict(data))
+    assert resumed_opt.iterations == 3
+    for x, y in batches[3:]:
+        for m, o in ((model, opt), (resumed_model, resumed_opt)):
+            backprop(m, x, y)
+            o.step(m)
+    for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True):
+        assert np.array_equal(a.value, b.value), a.name
+
+
+def test_reusing_an_optimizer_for_a_different_model_is_an_error():
+    """State is keyed by parameter name; a same-named parameter of another shape means the
+    optimizer was reused by mistake, which must not silently broadcast old moments."""
+    opt = Adam(1e-3)
+    first, second = mlp(4, [5], 3, rng=0), mlp(4, [7], 3, rng=0)
+    x, y = np.ones((2, 4), dtype=np.float32), np.array([0, 1])
+    backprop(first, x, y)
+    opt.step(first)
+    backprop(second, x, y)
+    with pytest.raises(
+        ValueError, match=r"optimizer state for 0.W has shape \(4, 5\).*new optimizer"
+    ):
+        opt.step(second)
+
+
+# ---------------------------------------------------------------------- optional: PyTorch
+
+
+def test_adam_matches_torch_over_several_steps():
+    """Optional cross-check against an independent implementation (skipped without torch).
+
+    Same initial weights and gradients (a fixed quadratic loss), 10 steps, float64: the two
+    implementations order their arithmetic differently, so agreement is to ~1e-12, not bitwise.
+    """
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w0, target = rng.standard_normal(5), rng.standard_normal(5)
+    model, opt = one_parameter(list(w0)), Adam(lr=0.05, weight_decay=0.01)
+    tw = torch.tensor(w0, requires_grad=True)
+    topt = torch.optim.Adam([tw], lr=0.05, weight_decay=0.01)
+    for _ in range(10):
+        model.grads["w"][:] = 2 * (model.params["w"] - target)  # gradient of |w - target|²
+        opt.step(model)
+        topt.zero_grad()
+        ((tw - torch.tensor(target)) ** 2).sum().backward()
+        topt.step()
+    np.testing.assert_allclose(model.params["w"], tw.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -1,0 +1,219 @@
+"""Tests for :mod:`nnlib.serialization`: saving and loading models as ``.npz`` files.
+
+* save → load gives bit-identical predictions for every activation, with dropout;
+* the file is plain arrays (loads with ``allow_pickle=False``, no object arrays);
+* corrupted, tampered, incomplete or malicious files are refused with a ValueError;
+* saving is atomic: a failure mid-save leaves the previous file intact and no temporary file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from nnlib import Sequential, mlp
+from nnlib.serialization import _digest
+
+ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh"]
+
+
+def rewrite(path, **changes) -> None:
+    """Rewrite the npz at ``path`` with some entries replaced (or removed, if the value is None),
+    keeping every other entry, including the *old* sha256, unchanged."""
+    with np.load(path, allow_pickle=False) as data:
+        contents = {name: data[name] for name in data.files}
+    for name, value in changes.items():
+        if value is None:
+            del contents[name]
+        else:
+            contents[name] = value
+    np.savez(path, **contents)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_round_trip_gives_bit_identical_predictions(activation, tmp_path):
+    """Weights, biases (made non-zero), layer types and hyper-parameters all survive."""
+    model = mlp(6, [5, 4], 3, activation=activation, dropout=0.3, rng=0)
+    rng = np.random.default_rng(1)
+    for p in model.parameters():
+        p.value[...] += rng.standard_normal(p.value.shape).astype(np.float32)  # not just the init
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = Sequential.load(path)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert [repr(layer) for layer in loaded.layers] == [repr(layer) for layer in model.layers]
+    for a, b in zip(model.parameters(), loaded.parameters(), strict=True):
+        assert a.name == b.name and a.value.dtype == b.value.dtype
+        assert np.array_equal(a.value, b.value)
+
+
+def test_float64_model_round_trip(tmp_path):
+    model = mlp(3, [4], 2, activation="leaky_relu", rng=0, dtype=np.float64)
+    model.save(tmp_path / "m.npz")
+    loaded = Sequential.load(tmp_path / "m.npz")
+    assert loaded.dtype == np.float64
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
+
+
+def test_file_holds_only_plain_arrays(tmp_path):
+    """Every entry loads with allow_pickle=False and none is an object array (which could hide
+    pickled code); the architecture is readable JSON naming each layer."""
+    path = tmp_path / "model.npz"
+    mlp(4, [3], 2, dropout=0.5, rng=0).save(path)
+    with np.load(path, allow_pickle=False) as data:
+        contents = {name: data[name] for name in data.files}
+    assert set(contents) == {"architecture", "sha256", "0.W", "0.b", "3.W", "3.b"}
+    assert all(a.dtype != object for a in contents.values())
+    spec = json.loads(str(contents["architecture"]))
+    assert [layer["type"] for layer in spec["layers"]] == ["Dense", "ReLU", "Dropout", "Dense"]
+
+
+def test_save_writes_exactly_the_given_path(tmp_path):
+    """No ``.npz`` is appended behind the user's back and parent folders are created."""
+    path = tmp_path / "sub" / "weights.model"
+    mlp(2, [], 2).save(path)
+    assert path.is_file()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["weights.model"]
+
+
+# ---------------------------------------------------------------------- refusing bad files
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "model.npz"
+    mlp(4, [3], 2, rng=0).save(path)
+    return path
+
+
+def test_truncated_file_is_refused(saved):
+    data = saved.read_bytes()
+    saved.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="is not a readable nnlib model file"):
+        Sequential.load(saved)
+
+
+def test_flipped_weight_byte_is_refused(saved):
+    """Flip one bit inside the stored bytes of weight 0.W (found by searching the file for them);
+    the zip's CRC or the sha256 must catch it."""
+    with np.load(saved) as data:
+        weight_bytes = data["0.W"].tobytes()
+    raw = bytearray(saved.read_bytes())
+    start = raw.find(weight_bytes)
+    assert start > 0  # .npz from np.savez is uncompressed: the bytes are there verbatim
+    raw[start + 5] ^= 0x01
+    saved.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=str(saved)):
+        Sequential.load(saved)
+
+
+def test_tampered_weight_with_old_checksum_is_refused(saved):
+    """A well-formed file with a changed weight (but the old sha256) fails the integrity check."""
+    with np.load(saved) as data:
+        w = data["0.W"].copy()
+    w[0, 0] += 1.0
+    rewrite(saved, **{"0.W": w})
+    with pytest.raises(ValueError, match="failed its integrity check"):
+        Sequential.load(saved)
+
+
+def test_file_without_architecture_is_refused(saved):
+    rewrite(saved, architecture=None)
+    with pytest.raises(
+        ValueError, match="is not an nnlib model file: it has no 'architecture' entry"
+    ):
+        Sequential.load(saved)
+
+
+def test_unknown_layer_type_is_refused_even_with_a_valid_checksum(saved):
+    """An architecture naming a class outside the fixed list is refused, never looked up
+    (the digest is recomputed so that the file passes the integrity check and reaches that code)."""
+    with np.load(saved) as data:
+        contents = {name: data[name] for name in data.files}
+    spec = json.loads(str(contents.pop("architecture")))
+    spec["layers"][1]["type"] = "os.system"
+    architecture = json.dumps(spec)
+    del contents["sha256"]
+    np.savez(saved, architecture=np.array(architecture),
+             sha256=np.array(_digest(architecture, contents)), **contents)
+    with pytest.raises(
+        ValueError, match=r"invalid architecture: layers\[1\] has unknown type 'os.system'"
+    ):
+        Sequential.load(saved)
+
+
+@pytest.mark.parametrize("architecture", ["[]", "null", '"Dense"', "42"])
+def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_path):
+    """Valid JSON of the wrong kind (a list, null, a string, a number) with a *matching* digest
+    (sha256 is a checksum, not a signature: anyone can compute it) must still be a ValueError,
+    not an AttributeError from deep inside the loader."""
+    path = tmp_path / "odd.npz"
+    np.savez(path, architecture=np.array(architecture), sha256=np.array(_digest(architecture, {})))
+    with pytest.raises(ValueError, match="invalid architecture"):
+        Sequential.load(path)
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    """A file smuggling a pickled object is refused (allow_pickle=False), not executed."""
+    path = tmp_path / "evil.npz"
+    np.savez(path, architecture=np.array("{}"), sha256=np.array("0"),
+             payload=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="is not a readable nnlib model file"):
+        Sequential.load(path)
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Sequential.load(tmp_path / "nope.npz")
+
+
+def test_unsupported_layer_cannot_be_saved(tmp_path):
+    from nnlib import Layer
+
+    class Custom(Layer):
+        def forward(self, x, training=False):
+            return x
+
+    with pytest.raises(TypeError, match="cannot save layer type Custom"):
+        Sequential([Custom()]).save(tmp_path / "m.npz")
+
+
+# ---------------------------------------------------------------------- atomic saving
+
+
+@pytest.mark.parametrize("target", ["savez", "replace"])
+def test_failed_save_leaves_previous_file_and_no_temporary(target, tmp_path, monkeypatch):
+    """If writing (np.savez) or renaming (os.replace) fails mid-save, the error propagates, the
+    file previously at the path is byte-for-byte unchanged and no temporary file is left."""
+    path = tmp_path / "model.npz"
+    mlp(4, [3], 2, rng=0).save(path)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(np if target == "savez" else os, target, boom)
+    with pytest.raises(OSError, match="simulated"):
+        mlp(4, [3], 2, rng=1).save(path)
+    monkeypatch.undo()
+
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    Sequential.load(path)  # and it is still a valid model
+
+
+def test_saved_file_gets_ordinary_permissions(tmp_path):
+    """The temporary file from ``tempfile.mkstemp`` is private (0o600); after the rename the model
+    file should have the permissions any new file gets (0o666 minus the umask), like np.savez's."""
+    umask = os.umask(0)
+    os.umask(umask)
+    mlp(2, [], 2).save(tmp_path / "model.npz")
+    np.savez(tmp_path / "plain.npz", a=np.zeros(1))
+    expected = 0o666 & ~umask
+    assert (tmp_path / "plain.npz").stat().st_mode & 0o777 == expected  # the reference behaviour
+    assert (tmp_path / "model.npz").stat().st_mode & 0o777 == expected

@@ -1,0 +1,363 @@
+"""Tests for :mod:`nnlib.training` (``fit``, ``evaluate``) and :mod:`nnlib.history`.
+
+* ``fit`` gives the same numbers as a straightforward NumPy re-implementation written here, so
+  the in-place fast paths (preallocated gradients, scratch arrays, skipped input gradient) change
+  no numbers;
+* the same seeds give a bit-identical history; float32 stays float32 end to end;
+* a diverging run stops with a FloatingPointError naming the epoch and batch;
+* a small model learns real handwritten digits;
+* bad inputs are refused with clear messages; ``History`` round-trips through JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from nnlib import (
+    SGD,
+    Adam,
+    History,
+    MeanSquaredError,
+    RMSProp,
+    SoftmaxCrossEntropy,
+    evaluate,
+    fit,
+    mlp,
+)
+
+
+def quiet_fit(model, loss, optimizer, x, y, **kwargs) -> History:
+    """``fit`` without the progress bar (tests print nothing)."""
+    return fit(model, loss, optimizer, x, y, progress=False, **kwargs)
+
+
+# ---------------------------------------------------------------------- against a reference
+
+
+def reference_adam_training(weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2=0.999, eps=1e-8):
+    """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain textbook way
+    in float64 with a fresh array for every intermediate: no in-place tricks at all.
+
+    ``weights`` is a list of (W, b) pairs; the batches are taken in order (no shuffling).
+    """
+    params = [a.astype(np.float64) for pair in weights for a in pair]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = 0
+    for _ in range(epochs):
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size].astype(np.float64), y[start:start + batch_size]
+            # forward: keep every layer's input and pre-activation
+            inputs, pre = [], []
+            h = xb
+            n_layers = len(params) // 2
+            for k in range(n_layers):
+                w, b = params[2 * k], params[2 * k + 1]
+                inputs.append(h)
+                z = h @ w + b
+                pre.append(z)
+                h = np.maximum(z, 0.0) if k < n_layers - 1 else z
+            logits = h
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+            # backward: dL/dlogits = (P - Y)/B, then the chain rule layer by layer
+            g = (probs - np.eye(logits.shape[1])[yb]) / len(yb)
+            grads = [None] * len(params)
+            for k in reversed(range(n_layers)):
+                grads[2 * k] = inputs[k].T @ g
+                grads[2 * k + 1] = g.sum(axis=0)
+                if k > 0:
+                    g = (g @ params[2 * k].T) * (pre[k - 1] > 0)
+            # Adam, exactly as in Kingma & Ba (2015), Algorithm 1
+            t += 1
+            for i, grad in enumerate(grads):
+                m[i] = b1 * m[i] + (1 - b1) * grad
+                v[i] = b2 * v[i] + (1 - b2) * grad**2
+                m_hat = m[i] / (1 - b1**t)
+                v_hat = v[i] / (1 - b2**t)
+                params[i] = params[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return params
+
+
+def test_fit_matches_a_straightforward_reimplementation():
+    """Two epochs of three batches (the last one smaller) of Adam on a float32 ReLU MLP agree
+    with the float64 textbook version started from the same weights.
+
+    Tolerance: float32 carries ~7 significant digits and 6 steps accumulate a few roundings, so
+    the parameters agree to rtol 1e-4 (atol 1e-6 for entries that pass near zero, where a
+    relative tolerance is meaningless). Any real difference in the algorithm (a missing bias
+    correction, a wrong gradient, a skipped batch) moves parameters by ~lr = 1e-2.
+    """
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 8)).astype(np.float32)
+    y = rng.integers(0, 3, size=40)
+    model = mlp(8, [7, 5], 3, activation="relu", rng=1)
+    dense = [layer for layer in model.layers if layer.params]
+    for layer in dense:  # non-zero biases, so that they are tested too
+        layer.params["b"][:] = rng.uniform(-0.5, 0.5, layer.n_out)
+    initial = [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in dense]
+
+    quiet_fit(model, SoftmaxCrossEntropy(), Adam(lr=0.01), x, y, epochs=2, batch_size=16,
+              shuffle=False)
+    expected = reference_adam_training(initial, x, y, lr=0.01, epochs=2, batch_size=16)
+
+    got = [p.value for p in model.parameters()]
+    assert len(got) == len(expected)
+    for a, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-6)
+    # and training did move every parameter array (the comparison is not of untouched weights)
+    assert not np.allclose(got[0], initial[0][0])
+
+
+# ---------------------------------------------------------------------- reproducibility, dtypes
+
+
+def test_same_seeds_give_bit_identical_history(toy_data):
+    """Two fresh models with the same seeds, trained on the same data (with dropout and shuffling,
+    both driven by seeds), record exactly the same metrics: equality, not closeness."""
+    x, y = toy_data
+
+    def run() -> dict:
+        model = mlp(6, [16], 3, dropout=0.3, rng=5)
+        h = quiet_fit(model, SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=4, batch_size=8,
+                      validation_data=(x[:16], y[:16]), rng=6)
+        return h.metrics()
+
+    first, second = run(), run()
+    assert first == second
+    assert len(first["train_loss"]) == 4 and len(first["val_accuracy"]) == 4
+    assert "epoch_time" not in first  # timings vary and are excluded on purpose
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [lambda: SGD(0.1, momentum=0.9, weight_decay=1e-4), lambda: RMSProp(1e-3), lambda: Adam(1e-3)],
+)
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("inputs", ["uint8", "float32"])
+def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
+    """After fit, every parameter, gradient and optimizer state array is float32, and so is a
+    forward output: nothing was silently upcast to float64 (which doubles memory and time)."""
+    rng = np.random.default_rng(0)
+    if inputs == "uint8":
+        x = rng.integers(0, 256, size=(20, 3, 3), dtype=np.uint8)
+    else:
+        x = rng.standard_normal((20, 9)).astype(np.float32)
+    y = rng.integers(0, 4, size=20)
+    model = mlp(9, [6], 4, activation=activation, dropout=0.2, rng=1)
+    opt = make_optimizer()
+    quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=2, batch_size=8, rng=2,
+              validation_data=(x, y))
+    for p in model.parameters():
+        assert p.value.dtype == np.float32, p.name
+        assert p.grad.dtype == np.float32, p.name
+    assert opt.state or isinstance(opt, SGD)
+    for name, slots in opt.state.items():
+        for slot, arr in slots.items():
+            assert arr.dtype == np.float32, f"{name}/{slot}"
+    assert model.forward(rng.standard_normal((2, 9)).astype(np.float32)).dtype == np.float32
+    assert model.predict_proba(x).dtype == np.float32
+
+
+# ---------------------------------------------------------------------- divergence
+
+
+def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
+    """With SGD at lr = 1e12 the weights overflow float32 within a few batches. fit must stop
+    with a FloatingPointError that says where it happened, instead of training on NaNs."""
+    x, y = toy_data
+    model = mlp(6, [8], 3, rng=0)
+    # Overflow warnings are the expected symptom here, not a test failure.
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+        FloatingPointError, match=r"at epoch 1, batch \d+: the learning rate \(1e\+12\)"
+    ):
+        quiet_fit(model, SoftmaxCrossEntropy(), SGD(1e12), x, y, epochs=3, batch_size=4, rng=0)
+
+
+def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data):
+    """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The history
+    of a previous run continues, so the failing epoch is numbered 3, batch 1."""
+    x, y = toy_data
+    history = History(epoch=[1, 2], train_loss=[1.0, 0.9], train_accuracy=[0.3, 0.4],
+                      learning_rate=[0.1, 0.1], epoch_time=[0.0, 0.0])
+    huge = np.full_like(x, 3e38)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+        FloatingPointError, match=r"at epoch 3, batch 1"
+    ):
+        quiet_fit(mlp(6, [8], 3, rng=0), SoftmaxCrossEntropy(), SGD(0.1), huge, y, epochs=1,
+                  batch_size=8, history=history)
+
+
+# ---------------------------------------------------------------------- learning a real task
+
+
+def test_learns_real_handwritten_digits():
+    """scikit-learn's bundled 8x8 digits (1797 real images, no download): mlp(64, [64], 10) with
+    Adam for 20 epochs reaches > 90% accuracy on a held-out quarter (split seed 0, model seed 0,
+    shuffle seed 0; it reaches ~96%, so 90% leaves room for BLAS rounding differences).
+    A model that does not learn stays near 10%."""
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)  # pixel values are 0..16
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.25, random_state=0, stratify=y
+    )
+    model = mlp(64, [64], 10, rng=0)
+    history = quiet_fit(model, SoftmaxCrossEntropy(), Adam(1e-3), x_train, y_train, epochs=20,
+                        batch_size=32, rng=0, validation_data=(x_test, y_test))
+    accuracy = np.mean(model.predict(x_test) == y_test)
+    assert accuracy > 0.90
+    assert history.val_accuracy[-1] == pytest.approx(accuracy, abs=1e-12)  # evaluate agrees
+    assert history.train_loss[-1] < history.train_loss[0] / 4
+
+
+def test_regression_with_mse_recovers_a_linear_map():
+    """A linear model (no hidden layer) fitted with MSE and SGD recovers y = x A + c from noiseless
+    data; the residual loss after 200 epochs is far below the initial ~O(1)."""
+    rng = np.random.default_rng(0)
+    a, c = rng.standard_normal((3, 2)), np.array([0.5, -1.0])
+    x = rng.standard_normal((64, 3))
+    y = x @ a + c
+    model = mlp(3, [], 2, rng=1, dtype=np.float64)
+    history = quiet_fit(model, MeanSquaredError(), SGD(0.1, momentum=0.5), x, y, epochs=200,
+                        batch_size=16, rng=2)
+    assert history.train_accuracy == []  # no accuracy for regression
+    assert history.train_loss[-1] < 1e-8
+    np.testing.assert_allclose(model.layers[0].params["W"], a, atol=1e-4)
+    np.testing.assert_allclose(model.layers[0].params["b"], c, atol=1e-4)
+
+
+# ---------------------------------------------------------------------- evaluate
+
+
+def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
+    """Batch-weighted averaging over uneven batches (48 = 20 + 20 + 8) equals the loss of one
+    full forward pass (float64 model: agreement to 1e-12), and accuracy is the fraction right."""
+    x, y = toy_data
+    model = mlp(6, [5], 3, rng=0, dtype=np.float64)
+    loss, acc = evaluate(model, SoftmaxCrossEntropy(), x, y, batch_size=20)
+    logits = model.forward(x.astype(np.float64))
+    assert loss == pytest.approx(SoftmaxCrossEntropy().forward(logits, y), rel=1e-12)
+    assert acc == np.mean(logits.argmax(axis=1) == y)
+    reg_loss, reg_acc = evaluate(model, MeanSquaredError(), x, np.zeros((48, 3)), batch_size=20)
+    assert reg_acc is None
+    assert reg_loss == pytest.approx(np.mean(logits**2), rel=1e-12)
+
+
+def test_evaluate_on_an_empty_set_is_a_clear_error():
+    """An empty evaluation set has no mean loss: a ValueError saying so, not ZeroDivisionError."""
+    with pytest.raises(ValueError, match="empty"):
+        evaluate(mlp(2, [], 2), SoftmaxCrossEntropy(), np.zeros((0, 2), np.float32),
+                 np.zeros(0, np.int64))
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("batch_size", [0, -4])
+def test_fit_rejects_batch_size_below_one(batch_size, toy_data):
+    x, y = toy_data
+    with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=1,
+                  batch_size=batch_size)
+
+
+def test_fit_rejects_zero_epochs(toy_data):
+    x, y = toy_data
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=0, batch_size=8)
+
+
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_fit_rejects_nan_inputs_before_training(where, toy_data):
+    """NaNs are found up front (naming which data set), and the model is left untouched."""
+    x, y = toy_data
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    model = mlp(6, [3], 3, rng=0)
+    before = [p.value.copy() for p in model.parameters()]
+    train, val = (bad, (x, y)) if where == "training" else (x, (bad, y))
+    name = "training data" if where == "training" else "validation_data"
+    with pytest.raises(ValueError, match=f"{name}: x contains NaN or inf"):
+        quiet_fit(model, SoftmaxCrossEntropy(), SGD(0.1), train, y, epochs=1, batch_size=8,
+                  validation_data=val)
+    assert all(np.array_equal(p.value, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+def test_fit_rejects_float_labels_for_classification(toy_data):
+    x, y = toy_data
+    with pytest.raises(TypeError, match="training data: y must hold integer class labels"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y.astype(float), epochs=1,
+                  batch_size=8)
+
+
+def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
+    """A 3-output model cannot learn label 3 (a common off-by-one with 1-based labels)."""
+    x, y = toy_data
+    y = y.copy()
+    y[0] = 3
+    with pytest.raises(ValueError, match=r"must be in \[0, 3\), got label 3"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=1, batch_size=8,
+                  shuffle=False)
+
+
+def test_fit_rejects_mismatched_lengths_and_integer_inputs(toy_data):
+    x, y = toy_data
+    with pytest.raises(ValueError, match="training data: x has 48 samples but y has 47"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y[:-1], epochs=1,
+                  batch_size=8)
+    with pytest.raises(TypeError, match="x must be float or uint8 images, got dtype int64"):
+        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x.astype(np.int64), y,
+                  epochs=1, batch_size=8)
+
+
+# ---------------------------------------------------------------------- History
+
+
+def test_history_continues_epoch_numbering(toy_data):
+    """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4 and 5."""
+    x, y = toy_data
+    model, opt = mlp(6, [4], 3, rng=0), Adam(0.01)
+    history = quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=3, batch_size=16, rng=0)
+    same = quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=2, batch_size=16, rng=1,
+                     history=history)
+    assert same is history
+    assert history.epoch == [1, 2, 3, 4, 5]
+    assert len(history.train_loss) == len(history.train_accuracy) == len(history) == 5
+
+
+def test_history_json_round_trip(tmp_path, toy_data):
+    x, y = toy_data
+    history = quiet_fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=3,
+                        batch_size=16, rng=0, validation_data=(x, y))
+    text = history.to_json(tmp_path / "history.json")
+    assert (tmp_path / "history.json").read_text() == text
+    restored = History.from_json(text)
+    assert restored == history  # dataclass equality: every field, floats exactly (JSON repr)
+    assert restored.metrics() == history.metrics()
+
+
+def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
+    history = History(epoch=[1, 2, 3, 4], val_loss=[0.9, 0.5, 0.7, 0.6],
+                      val_accuracy=[0.5, 0.7, 0.8, 0.6])
+    assert history.best_epoch() == 2  # default monitor: val_loss, lower is better
+    assert history.best_epoch("val_accuracy") == 3  # accuracy: higher is better
+    with pytest.raises(ValueError, match="history has no 'train_loss' values"):
+        history.best_epoch("train_loss")
+
+
+def test_best_epoch_reports_epoch_numbers_of_a_continued_run():
+    history = History(epoch=[6, 7, 8], val_loss=[0.3, 0.2, 0.25])
+    assert history.best_epoch() == 7
+
+
+def test_histories_are_independent():
+    """Each History has its own lists (no shared mutable default)."""
+    a, b = History(), History()
+    a.epoch.append(1)
+    assert b.epoch == []
+    assert copy.deepcopy(a) == a

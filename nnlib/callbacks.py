@@ -88,7 +88,7 @@ class EarlyStopping(Callback):
                 self._best_weights = [p.value.copy() for p in model.parameters()]
             return False
         self._waited += 1
-        return self._waited > self.patience
+        return self._waited >= self.patience
 
     def on_train_end(self, model: Sequential) -> None:
         if self.restore_best and self._best_weights is not None:
@@ -113,7 +113,7 @@ class ModelCheckpoint(Callback):
         self._tracker.best = math.inf
 
     def on_epoch_end(self, epoch: int, history: History, model: Sequential) -> bool:
-        if self._tracker.improved(history) or not self.save_best_only:
+        if not self.save_best_only or self._tracker.improved(history):
             model.save(self.path)
             self.saved_epochs.append(epoch)
         return False

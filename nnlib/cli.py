@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import data, metrics, report
+from ._files import atomic_write, atomic_write_text
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .history import History
 from .losses import SoftmaxCrossEntropy
@@ -155,10 +154,7 @@ def _train_val(args: argparse.Namespace, dataset: data.EMNIST) -> tuple[np.ndarr
 
 
 def _save_json(path: Path, value: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f, indent=2, default=str)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, indent=2, default=str))
 
 
 class ResumeCheckpoint(Callback):
@@ -173,11 +169,9 @@ class ResumeCheckpoint(Callback):
 
     def on_epoch_end(self, epoch: int, history: History, model: Sequential) -> bool:
         model.save(self.out / "checkpoint.npz")
-        fd, tmp = tempfile.mkstemp(dir=self.out, prefix=".optimizer.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, epoch=np.array(epoch), **self.optimizer.state_dict())
-        os.replace(tmp, self.out / "checkpoint_optimizer.npz")
-        _save_json(self.out / "history.json", json.loads(history.to_json()))
+        atomic_write(self.out / "checkpoint_optimizer.npz",
+                     lambda f: np.savez(f, epoch=np.array(epoch), **self.optimizer.state_dict()))
+        atomic_write_text(self.out / "history.json", history.to_json())
         return False
 
 
@@ -234,7 +228,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"  python -m nnlib train --out {out} --epochs {config['epochs']} --resume", file=sys.stderr)
         return 130
     model.save(out / "model.npz")
-    history.to_json(out / "history.json")
+    atomic_write_text(out / "history.json", history.to_json())
     y_pred = model.predict(dataset.x_test)
     paths = report.write_report(out, model=model, history=history, y_true=dataset.y_test, y_pred=y_pred,
                                 mapping=dataset.mapping, hyperparameters=config, source=dataset.source,

@@ -63,9 +63,9 @@ class SoftmaxCrossEntropy(Loss):
     .. math::
         P = \operatorname{softmax}(Z), \qquad
         L = -\frac1N \sum_{n=1}^{N} \log P_{n, y_n}, \qquad
-        \frac{\partial L}{\partial Z} = \frac{P - Y}{N}
+        \frac{\partial L}{\partial Z} = \frac{P - T}{N}
 
-    where :math:`Y` is the one-hot encoding of :math:`y`. Computing :math:`\log P` with the
+    where :math:`T` is the one-hot encoding of :math:`y`. Computing :math:`\log P` with the
     log-sum-exp trick keeps the loss finite even for logits of magnitude :math:`10^4`, and the
     fused gradient never divides by a probability that may have underflowed to zero.
     """
@@ -89,7 +89,7 @@ class SoftmaxCrossEntropy(Loss):
         probs, labels = self._cached(self._probs), self._cached(self._labels)
         n = probs.shape[0]
         grad = probs.copy()
-        grad[np.arange(n), labels] -= 1.0  # P - Y without building Y
+        grad[np.arange(n), labels] -= 1.0  # P - T without building the one-hot T
         grad /= n
         return grad
 

@@ -76,8 +76,10 @@ def plot_per_class_metrics(
     ax.bar(x, recall, width, label="recall")
     ax.bar(x + width, f1, width, label="F1")
     ax.set_xticks(x, list(class_names), fontsize=8 if n > 20 else 10)
-    ax.set(ylim=(0, 1.05), ylabel="score", title="Per-class precision, recall and F1")
-    ax.legend(ncols=3, loc="lower right")
+    # Bars start at 0, so a legend inside the axes would hide some: put it above them.
+    ax.set(ylim=(0, 1.05), ylabel="score")
+    ax.set_title("Per-class precision, recall and F1", pad=24)
+    ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout()
     return fig
 

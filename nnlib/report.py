@@ -12,8 +12,6 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import metrics, plots
+from ._files import atomic_write_text
 from .history import History
 from .model import Sequential
 
@@ -77,17 +76,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
@@ -138,7 +126,7 @@ def write_report(
         "test": results,
     }
     metrics_path = out / "metrics.json"
-    _atomic_write(metrics_path, json.dumps(document, indent=2, default=str))
+    atomic_write_text(metrics_path, json.dumps(document, indent=2, default=str))
 
     per = results["per_class"]
     figures = [("Learning curves", plots.plot_history(history))] if history and len(history) else []
@@ -187,5 +175,5 @@ def write_report(
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
     report_path = out / "report.html"
-    _atomic_write(report_path, page)
+    atomic_write_text(report_path, page)
     return {"html": report_path, "metrics": metrics_path}

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._files import atomic_write
 from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from .dense import Dense
 from .dropout import Dropout
@@ -55,17 +54,8 @@ def save_model(model: Sequential, path: str | Path) -> None:
     architecture = json.dumps({"format": FORMAT, "layers": layers})
     arrays = {p.name: p.value for p in model.parameters()}
     digest = _digest(architecture, arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, architecture=np.array(architecture), sha256=np.array(digest), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old or the new file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: np.savez(f, architecture=np.array(architecture),
+                                          sha256=np.array(digest), **arrays))
 
 
 def load_model(path: str | Path) -> Sequential:
@@ -90,6 +80,8 @@ def load_model(path: str | Path) -> Sequential:
         raise ValueError(f"{path} failed its integrity check: the file was modified or corrupted")
     try:
         spec = json.loads(architecture)
+        if not isinstance(spec, dict):
+            raise ValueError(f"expected a JSON object, got {type(spec).__name__}")
         if spec.get("format") != FORMAT:
             raise ValueError(f"unknown format {spec.get('format')!r}, expected {FORMAT!r}")
         layers = []

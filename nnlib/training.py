@@ -36,6 +36,8 @@ def evaluate(
     model: Sequential, loss: Loss, x: np.ndarray, y: np.ndarray, *, batch_size: int = 2048
 ) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) of ``model`` on ``(x, y)`` in evaluation mode."""
+    if len(y) == 0:
+        raise ValueError("cannot evaluate on an empty data set (x and y have no samples)")
     total_loss, correct = 0.0, 0
     for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=False, dtype=model.dtype):
         out = model.forward(xb, training=False)

@@ -11,12 +11,6 @@ from nnlib import data
 
 
 @pytest.fixture
-def rng() -> np.random.Generator:
-    """A seeded generator, so that every test sees the same "random" numbers on every run."""
-    return np.random.default_rng(20240611)
-
-
-@pytest.fixture
 def toy_data() -> tuple[np.ndarray, np.ndarray]:
     """A small 3-class problem, float32 inputs (48 samples, 6 features), for training tests.
 

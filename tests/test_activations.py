@@ -123,11 +123,13 @@ def test_float32_in_float32_out(make):
 
 @pytest.mark.parametrize("make", [ReLU, LeakyReLU, Sigmoid, Tanh])
 def test_backward_before_forward_is_a_clear_error(make):
+    """Without a cached forward pass, backward explains that forward must run first."""
     with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
         make().backward(np.ones((1, 1)))
 
 
 @pytest.mark.parametrize("alpha", [-0.1, 1.0, 2.0])
 def test_leaky_relu_rejects_alpha_outside_unit_interval(alpha):
+    """alpha must lie in [0, 1): the message names alpha and the interval."""
     with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0\.0, 1\.0\)"):
         LeakyReLU(alpha)

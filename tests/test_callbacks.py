@@ -87,6 +87,7 @@ def test_early_stopping_patience_counts_from_the_latest_improvement():
 
 
 def test_early_stopping_does_not_stop_while_improving():
+    """Even with patience 0, a steadily improving run is never stopped."""
     assert first_stop(EarlyStopping(patience=0), [5, 4, 3, 2, 1]) is None
 
 
@@ -115,6 +116,7 @@ def test_early_stopping_on_accuracy_wants_higher_values():
     ],
 )
 def test_early_stopping_rejects_bad_arguments(kwargs, message):
+    """Each bad argument is refused with a message naming it."""
     with pytest.raises(ValueError, match=message):
         EarlyStopping(**kwargs)
 
@@ -143,6 +145,7 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch(overfitting_probl
 
 
 def test_early_stopping_without_restore_keeps_the_last_weights(overfitting_problem):
+    """With restore_best=False the model keeps the weights of the last epoch."""
     record = RecordWeights()
     early = EarlyStopping(patience=2, restore_best=False)
     model, history = run([record, early], overfitting_problem)
@@ -182,6 +185,7 @@ def test_checkpoint_saves_only_at_improvements(overfitting_problem, tmp_path):
 
 
 def test_checkpoint_saves_every_epoch_when_not_best_only(overfitting_problem, tmp_path):
+    """save_best_only=False saves after every epoch; the file holds the final weights."""
     path = tmp_path / "last.npz"
     checkpoint = ModelCheckpoint(path, save_best_only=False)
     model, _ = run([checkpoint], overfitting_problem, epochs=6)
@@ -193,6 +197,7 @@ def test_checkpoint_saves_every_epoch_when_not_best_only(overfitting_problem, tm
 
 @pytest.mark.parametrize("make", [lambda p: EarlyStopping(), lambda p: ModelCheckpoint(p)])
 def test_monitoring_val_loss_without_validation_data_is_a_clear_error(make, toy_data, tmp_path):
+    """Monitoring val_loss without validation_data says so and how to fix it."""
     x, y = toy_data
     with pytest.raises(ValueError, match=r"cannot monitor 'val_loss'.*pass validation_data"):
         fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=2,

@@ -78,6 +78,7 @@ def test_is_the_identity_when_not_training():
 
 
 def test_p_zero_is_the_identity_even_in_training():
+    """p = 0 drops nothing, so training mode returns the input itself."""
     x = np.ones((2, 3))
     assert Dropout(0.0).forward(x, training=True) is x
 
@@ -98,6 +99,7 @@ def test_backward_uses_the_forward_mask():
 
 
 def test_same_seed_gives_same_masks():
+    """The mask generator is seeded: the same seed draws the same masks."""
     x = np.ones((5, 5))
     a = Dropout(0.5, rng=9).forward(x, training=True)
     b = Dropout(0.5, rng=9).forward(x, training=True)
@@ -105,6 +107,7 @@ def test_same_seed_gives_same_masks():
 
 
 def test_float32_stays_float32():
+    """The scaled mask has the input's dtype: float32 in, float32 out (no upcast)."""
     x = np.ones((3, 4), dtype=np.float32)
     layer = Dropout(0.25, rng=0)
     assert layer.forward(x, training=True).dtype == np.float32
@@ -119,5 +122,6 @@ def test_p_outside_unit_interval_is_rejected(p):
 
 
 def test_p_must_be_a_number():
+    """A string p is a TypeError, not a confusing comparison error later."""
     with pytest.raises(TypeError, match="p must be a number"):
         Dropout("0.5")  # type: ignore[arg-type]

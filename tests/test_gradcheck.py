@@ -56,6 +56,7 @@ class CrossEntropyWithoutMean(SoftmaxCrossEntropy):
 
 
 def test_forgotten_transpose_is_caught_on_the_input_gradient():
+    """G·W instead of G·Wᵀ gives a large error on the input gradient only."""
     rng = np.random.default_rng(0)
     layer = ForgetsTranspose(4, 4, rng=rng, dtype=np.float64)
     errors = gradient_errors(layer, rng.standard_normal((3, 4)))
@@ -117,6 +118,7 @@ def test_check_runs_in_float64_for_a_float32_model_and_leaves_it_untouched():
 
 
 def test_gradcheck_is_the_largest_error():
+    """gradcheck summarises gradient_errors by its maximum (so one bad array fails it)."""
     rng = np.random.default_rng(7)
     layer = HalvesBiasGradient(2, 2, rng=rng, dtype=np.float64)
     x = rng.standard_normal((3, 2))

@@ -129,6 +129,7 @@ def test_mse_by_hand():
 
 
 def test_mse_float32_gradient_stays_float32():
+    """The factor 2/(N·D) does not upcast a float32 gradient to float64."""
     loss = MeanSquaredError()
     loss.forward(np.ones((2, 2), dtype=np.float32), np.zeros((2, 2), dtype=np.float32))
     assert loss.backward().dtype == np.float32
@@ -151,11 +152,13 @@ def test_cross_entropy_rejects_labels_out_of_range(labels, bad):
 
 
 def test_cross_entropy_rejects_float_labels():
+    """Float labels are a TypeError that names the dtype."""
     with pytest.raises(TypeError, match="labels must hold integer class labels, got dtype float64"):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
 
 
 def test_cross_entropy_rejects_one_hot_labels():
+    """One-hot targets are refused with their shape (labels must be 1-D indices)."""
     with pytest.raises(
         ValueError, match=r"labels must be a 1-D array of class labels, got shape \(2, 3\)"
     ):
@@ -163,11 +166,13 @@ def test_cross_entropy_rejects_one_hot_labels():
 
 
 def test_cross_entropy_rejects_wrong_number_of_labels():
+    """The label count must match the number of logit rows."""
     with pytest.raises(ValueError, match="labels has 3 labels but the outputs have 2 rows"):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 1, 2]))
 
 
 def test_cross_entropy_rejects_nan_logits():
+    """NaN logits are reported with the index of the first bad entry."""
     logits = np.zeros((2, 3))
     logits[1, 0] = np.nan
     with pytest.raises(ValueError, match=r"logits contains NaN or inf \(first at index \(1, 0\)"):
@@ -175,11 +180,13 @@ def test_cross_entropy_rejects_nan_logits():
 
 
 def test_mse_rejects_mismatched_shapes_with_a_hint_for_1d_targets():
+    """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a hint."""
     with pytest.raises(ValueError, match=r"same shape as the output \(3, 1\), got \(3,\).*reshape"):
         MeanSquaredError().forward(np.zeros((3, 1)), np.zeros(3))
 
 
 @pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
 def test_backward_before_forward_is_a_clear_error(loss):
+    """Without a forward pass there is nothing to differentiate: a clear RuntimeError."""
     with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
         loss.backward()

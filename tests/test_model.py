@@ -9,17 +9,20 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nnlib import (
     Dense,
     Dropout,
     LeakyReLU,
+    Loss,
+    MeanSquaredError,
     ReLU,
     Sequential,
     Sigmoid,
@@ -49,6 +52,24 @@ def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
             layer.params["b"][:] = signs * rng.uniform(0.1, 1.0, layer.n_out)
 
 
+def smallest_gradient_relative_to_loss(model: Sequential, x, loss: Loss, target) -> float:
+    """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring arrays
+    that are exactly zero (e.g. the weights into a dropped unit: there the numeric gradient is
+    exactly zero too, so the check is exact).
+
+    A central difference carries an absolute rounding error of roughly u·|f|/eps ≈ 1e-10·|f|
+    (u = 1.1e-16, eps = 1e-6, f the loss). An array whose norm is below 1e-3·|f| is therefore
+    measured with more than ~1e-7 relative noise, however right the code is. This happens in a
+    few percent of random draws, e.g. when LeakyReLU's slope 0.01 scales the gradient in two
+    layers where most units are negative.
+    """
+    probe = copy.deepcopy(model)  # a copy replays the same dropout masks as gradient_errors
+    value = loss.forward(probe.forward(x, training=True), target)
+    grads = [probe.backward(loss.backward())] + [p.grad for p in probe.parameters()]
+    norms = [float(np.linalg.norm(g)) for g in grads]
+    return min((nrm for nrm in norms if nrm > 0), default=np.inf) / value
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     n=st.integers(1, 4),
@@ -67,14 +88,17 @@ def test_whole_mlp_with_dropout_backward_matches_finite_differences(
 
     ``gradient_errors`` replays the same dropout masks for every evaluation (see gradcheck).
     Inputs and logits stay O(1), so no softmax probability is so close to 1 that the loss's
-    own rounding swamps the finite difference.
+    own rounding swamps the finite difference. The rare draws where some gradient is too small
+    for finite differences to resolve are skipped (see smallest_gradient_relative_to_loss).
     """
     rng = np.random.default_rng(seed)
     model = mlp(n_in, hidden, n_out, activation=activation, dropout=p, rng=seed, dtype=np.float64)
     randomize_biases(model, rng)
     x = rng.uniform(-1.0, 1.0, size=(n, n_in))
     labels = rng.integers(0, n_out, size=n)
-    errors = gradient_errors(model, x, loss=SoftmaxCrossEntropy(), target=labels, training=True)
+    loss = SoftmaxCrossEntropy()
+    assume(smallest_gradient_relative_to_loss(model, x, loss, labels) > 1e-3)
+    errors = gradient_errors(model, x, loss=loss, target=labels, training=True)
     expected_keys = {"input"} | {p.name for p in model.parameters()}
     assert set(errors) == expected_keys  # every weight and bias was checked
     assert max(errors.values()) < GRAD_TOL, errors
@@ -82,13 +106,17 @@ def test_whole_mlp_with_dropout_backward_matches_finite_differences(
 
 @settings(max_examples=25, deadline=None)
 @given(activation=st.sampled_from(ACTIVATION_NAMES), seed=st.integers(0, 2**32 - 1))
-def test_whole_mlp_backward_with_random_upstream_gradient(activation, seed):
-    """Same check with a random projection of the outputs as the scalar (no loss), two hidden
-    layers and dropout: every layer's backward receives a non-trivial upstream gradient."""
+def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, seed):
+    """The same check for a regression network (two hidden layers, dropout) trained with
+    MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ - y)
+    a random matrix: every layer's backward receives a non-trivial gradient."""
     rng = np.random.default_rng(seed)
     model = mlp(4, [5, 3], 3, activation=activation, dropout=0.3, rng=seed, dtype=np.float64)
     randomize_biases(model, rng)
-    errors = gradient_errors(model, rng.standard_normal((3, 4)), training=True, seed=seed)
+    x, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 3))
+    loss = MeanSquaredError()
+    assume(smallest_gradient_relative_to_loss(model, x, loss, target) > 1e-3)
+    errors = gradient_errors(model, x, loss=loss, target=target, training=True)
     assert max(errors.values()) < GRAD_TOL, errors
 
 
@@ -135,6 +163,7 @@ def test_mlp_without_dropout_or_hidden_layers():
 
 
 def test_mlp_same_seed_same_model():
+    """One seed fixes every weight of the model; another seed changes them."""
     a, b = mlp(4, [8], 3, rng=11), mlp(4, [8], 3, rng=11)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert np.array_equal(pa.value, pb.value)
@@ -142,6 +171,7 @@ def test_mlp_same_seed_same_model():
 
 
 def test_parameters_are_named_by_layer_index():
+    """Parameter names are '<layer index>.<key>' (layers without parameters count too)."""
     model = mlp(3, [4], 2, dropout=0.5)
     assert [p.name for p in model.parameters()] == ["0.W", "0.b", "3.W", "3.b"]
 
@@ -168,6 +198,7 @@ def test_summary_lists_every_layer_shape_and_the_total_parameter_count():
 
 
 def test_predict_proba_is_softmax_of_forward_and_predict_its_argmax():
+    """predict_proba is softmax(forward(x)) (rows sum to 1); predict is its argmax."""
     model = mlp(5, [7], 4, rng=3, dtype=np.float64)
     x = np.random.default_rng(4).standard_normal((9, 5))
     logits = model.forward(x)
@@ -210,6 +241,7 @@ def test_dropout_is_off_in_prediction():
 
 
 def test_mismatched_dense_widths_name_the_layer_index():
+    """A Dense layer whose n_in differs from the previous width is refused at construction."""
     with pytest.raises(
         ValueError, match=r"layers\[2\] is Dense\(5, 3\) but the previous layer outputs 4 features"
     ):
@@ -217,6 +249,7 @@ def test_mismatched_dense_widths_name_the_layer_index():
 
 
 def test_sequential_needs_layers():
+    """An empty model, or something that is not a Layer, is refused with its position."""
     with pytest.raises(ValueError, match="at least one layer"):
         Sequential([])
     with pytest.raises(TypeError, match=r"layers\[1\] must be an nnlib Layer, got ufunc"):
@@ -224,6 +257,7 @@ def test_sequential_needs_layers():
 
 
 def test_forward_with_wrong_number_of_features_names_the_layer():
+    """A model fed 785 features instead of 784 reports the layer and the shape."""
     model = mlp(784, [512], 10, rng=0)
     with pytest.raises(
         ValueError,
@@ -234,6 +268,7 @@ def test_forward_with_wrong_number_of_features_names_the_layer():
 
 
 def test_forward_rejects_nan_inputs():
+    """NaN inputs are refused before any computation, with the first bad index."""
     x = np.zeros((3, 4), dtype=np.float32)
     x[2, 1] = np.nan
     with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"):
@@ -241,11 +276,13 @@ def test_forward_rejects_nan_inputs():
 
 
 def test_forward_rejects_integer_inputs():
+    """Integer arrays (e.g. labels passed by mistake) are a TypeError."""
     with pytest.raises(TypeError, match="x must be a floating-point array"):
         mlp(4, [3], 2).forward(np.zeros((3, 4), dtype=np.int64))
 
 
 def test_mlp_rejects_unknown_activation():
+    """An unknown activation name is refused, listing the valid names."""
     with pytest.raises(ValueError, match=r"activation must be one of .*'relu'.*, got 'softmax'"):
         mlp(4, [3], 2, activation="softmax")
 
@@ -260,12 +297,14 @@ def test_mlp_rejects_unknown_activation():
     ],
 )
 def test_mlp_rejects_bad_arguments(kwargs, exc, message):
+    """Each bad mlp argument is refused with a message naming it."""
     args = {"n_in": 4, "hidden": [3], "n_out": 2, **kwargs}
     with pytest.raises(exc, match=message):
         mlp(**args)
 
 
 def test_predict_rejects_empty_and_one_dimensional_input():
+    """A single sample must be a (1, features) batch; an empty batch is refused."""
     model = mlp(4, [3], 2)
     with pytest.raises(ValueError, match=r"non-empty batch of shape \(N, features\), got \(4,\)"):
         model.predict(np.zeros(4, dtype=np.float32))

@@ -142,11 +142,13 @@ def test_schedule_sets_the_learning_rate_of_each_step():
 @pytest.mark.parametrize("make", [lambda lr: SGD(lr), lambda lr: RMSProp(lr), lambda lr: Adam(lr)])
 @pytest.mark.parametrize("lr", [0.0, -0.01, float("nan"), float("inf")])
 def test_learning_rate_must_be_positive_and_finite(make, lr):
+    """lr <= 0, NaN or inf is a ValueError naming lr and the allowed interval."""
     with pytest.raises(ValueError, match=r"lr must be a finite number in \(0\.0, inf\]"):
         make(lr)
 
 
 def test_learning_rate_must_be_a_number():
+    """A string lr is a TypeError naming lr."""
     with pytest.raises(TypeError, match="lr must be a number"):
         SGD("0.1")  # type: ignore[arg-type]
 
@@ -165,11 +167,13 @@ def test_learning_rate_must_be_a_number():
     ],
 )
 def test_bad_hyperparameters_are_rejected_by_name(make, name):
+    """Each hyper-parameter outside its range is a ValueError whose message starts with its name."""
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number in"):
         make()
 
 
 def test_schedule_must_be_callable():
+    """A number passed as schedule is refused (it must be a function of the step)."""
     with pytest.raises(TypeError, match="schedule must be a callable"):
         SGD(0.1, schedule=0.5)  # type: ignore[arg-type]
 

@@ -74,5 +74,6 @@ def test_fit_records_the_rate_at_the_start_of_each_epoch(toy_data):
     ],
 )
 def test_bad_arguments_are_rejected_by_name(make, message):
+    """Each bad schedule argument is a ValueError naming it."""
     with pytest.raises(ValueError, match=message):
         make()

@@ -52,6 +52,7 @@ def test_round_trip_gives_bit_identical_predictions(activation, tmp_path):
 
 
 def test_float64_model_round_trip(tmp_path):
+    """The dtype is part of the architecture: a float64 model loads as float64."""
     model = mlp(3, [4], 2, activation="leaky_relu", rng=0, dtype=np.float64)
     model.save(tmp_path / "m.npz")
     loaded = Sequential.load(tmp_path / "m.npz")
@@ -92,6 +93,7 @@ def saved(tmp_path):
 
 
 def test_truncated_file_is_refused(saved):
+    """A file cut in half (an interrupted copy) is a ValueError, not a zipfile error."""
     data = saved.read_bytes()
     saved.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="is not a readable nnlib model file"):
@@ -123,6 +125,7 @@ def test_tampered_weight_with_old_checksum_is_refused(saved):
 
 
 def test_file_without_architecture_is_refused(saved):
+    """An npz of weights without 'architecture' is not a model file."""
     rewrite(saved, architecture=None)
     with pytest.raises(
         ValueError, match="is not an nnlib model file: it has no 'architecture' entry"
@@ -168,11 +171,13 @@ def test_object_arrays_are_never_unpickled(tmp_path):
 
 
 def test_missing_file_is_file_not_found(tmp_path):
+    """A missing path keeps the ordinary FileNotFoundError."""
     with pytest.raises(FileNotFoundError):
         Sequential.load(tmp_path / "nope.npz")
 
 
 def test_unsupported_layer_cannot_be_saved(tmp_path):
+    """A layer type the loader could not rebuild is refused at save time."""
     from nnlib import Layer
 
     class Custom(Layer):

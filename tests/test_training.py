@@ -156,7 +156,7 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     for p in model.parameters():
         assert p.value.dtype == np.float32, p.name
         assert p.grad.dtype == np.float32, p.name
-    assert opt.state or isinstance(opt, SGD)
+    assert opt.state  # all three keep state (SGD here uses momentum)
     for name, slots in opt.state.items():
         for slot, arr in slots.items():
             assert arr.dtype == np.float32, f"{name}/{slot}"
@@ -260,6 +260,7 @@ def test_evaluate_on_an_empty_set_is_a_clear_error():
 
 @pytest.mark.parametrize("batch_size", [0, -4])
 def test_fit_rejects_batch_size_below_one(batch_size, toy_data):
+    """fit refuses batch_size < 1 with a message naming it."""
     x, y = toy_data
     with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"):
         quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=1,
@@ -267,6 +268,7 @@ def test_fit_rejects_batch_size_below_one(batch_size, toy_data):
 
 
 def test_fit_rejects_zero_epochs(toy_data):
+    """fit refuses epochs < 1 with a message naming it."""
     x, y = toy_data
     with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
         quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=0, batch_size=8)
@@ -289,6 +291,7 @@ def test_fit_rejects_nan_inputs_before_training(where, toy_data):
 
 
 def test_fit_rejects_float_labels_for_classification(toy_data):
+    """Float labels for a classification loss are refused up front."""
     x, y = toy_data
     with pytest.raises(TypeError, match="training data: y must hold integer class labels"):
         quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y.astype(float), epochs=1,
@@ -306,6 +309,7 @@ def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
 
 
 def test_fit_rejects_mismatched_lengths_and_integer_inputs(toy_data):
+    """x and y of different lengths, and integer (non-uint8) x, are refused."""
     x, y = toy_data
     with pytest.raises(ValueError, match="training data: x has 48 samples but y has 47"):
         quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y[:-1], epochs=1,
@@ -331,6 +335,7 @@ def test_history_continues_epoch_numbering(toy_data):
 
 
 def test_history_json_round_trip(tmp_path, toy_data):
+    """to_json writes the file and returns the text; from_json restores an equal History."""
     x, y = toy_data
     history = quiet_fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=3,
                         batch_size=16, rng=0, validation_data=(x, y))
@@ -342,6 +347,7 @@ def test_history_json_round_trip(tmp_path, toy_data):
 
 
 def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
+    """best_epoch minimises losses, maximises accuracies, and refuses empty entries."""
     history = History(epoch=[1, 2, 3, 4], val_loss=[0.9, 0.5, 0.7, 0.6],
                       val_accuracy=[0.5, 0.7, 0.8, 0.6])
     assert history.best_epoch() == 2  # default monitor: val_loss, lower is better
@@ -351,6 +357,7 @@ def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
 
 
 def test_best_epoch_reports_epoch_numbers_of_a_continued_run():
+    """best_epoch returns an epoch number, not a list index."""
     history = History(epoch=[6, 7, 8], val_loss=[0.3, 0.2, 0.25])
     assert history.best_epoch() == 7
 

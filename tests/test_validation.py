@@ -129,6 +129,7 @@ def test_float_array_reports_the_first_non_finite_entry(bad):
 
 
 def test_labels_accepts_integer_labels_in_range():
+    """Valid labels of any integer dtype are returned unchanged."""
     y = np.array([0, 2, 1], dtype=np.uint8)
     assert check_labels(y, "y", n=3, n_classes=3) is y
 
@@ -149,6 +150,7 @@ def test_labels_must_be_one_dimensional():
 
 
 def test_labels_count_must_match_the_outputs():
+    """The number of labels must equal the number of output rows."""
     with pytest.raises(ValueError, match="y has 2 labels but the outputs have 3 rows"):
         check_labels(np.array([0, 1]), "y", n=3)
 
@@ -175,6 +177,7 @@ def test_model_input_scales_uint8_images_to_unit_interval_in_the_requested_dtype
 
 
 def test_model_input_casts_floats_without_copying_when_the_dtype_matches():
+    """Floats are cast to the model dtype, without a copy when they already match."""
     x64 = np.linspace(0, 1, 6).reshape(2, 3)
     out = as_model_input(x64, np.dtype(np.float32))
     assert out.dtype == np.float32

@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Browser half of check_pages.py: loads each page in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core), waits for MathJax, takes a
+// full-page screenshot and writes what it measured as JSON.
+//
+// Usage: node shoot.js CONFIG.json   (written by check_pages.py)
+//   config = {base, pages: [{name, path}], outDir, resultFile, chromium, timeoutMs}
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+// playwright adds --headless (headless: true) and --user-data-dir (a fresh temp profile, below).
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+function isLocal(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch (e) {
+    return true;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'ws:' && u.protocol !== 'wss:') return true;
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+}
+
+// Runs inside the page once it has settled.
+function measure() {
+  const visible = (el) => !!(el && el.getClientRects().length && el.getBoundingClientRect().height > 0 &&
+    getComputedStyle(el).visibility !== 'hidden');
+
+  // --- math ---
+  const mjx = document.querySelectorAll('mjx-container');
+  const merrors = Array.from(document.querySelectorAll('mjx-merror')).map(
+    (e) => e.getAttribute('data-mjx-error') || e.textContent.trim());
+  // MathJax 3's noundefined extension shows an unknown macro (\foo) as red text instead of an error.
+  // (CHTML draws glyphs with CSS, so read the hidden assistive MathML copy.)
+  const undefinedMacros = Array.from(document.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]'))
+    .filter((e) => /^\\[A-Za-z]+/.test(e.textContent.trim()))
+    .map((e) => 'undefined macro ' + e.textContent.trim().slice(0, 40));
+  merrors.push(...undefinedMacros);
+  // Sphinx wraps every math node in span.math / div.math; after typesetting each holds an mjx-container.
+  const unrendered = Array.from(document.querySelectorAll('span.math, div.math'))
+    .filter((e) => !e.querySelector('mjx-container'))
+    .map((e) => e.textContent.trim().slice(0, 80));
+  // Raw TeX left in visible prose (outside code, scripts and typeset math).
+  const rawTex = [];
+  const errorText = [];
+  const skip = 'pre, code, script, style, textarea, mjx-container, mjx-assistive-mml, .highlight, .cell_input, .output.text_plain, .output.stream';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const texRe = /\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\n]{0,80}\\[a-zA-Z]+[^$\n]{0,80}\$/;
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || p.closest(skip)) continue;
+    const t = n.textContent;
+    if (texRe.test(t)) rawTex.push(t.trim().slice(0, 100));
+    if (/MathJax error|Math input error|Math Processing Error/i.test(t)) errorText.push(t.trim().slice(0, 100));
+  }
+
+  // --- images ---
+  const images = Array.from(document.images).map((img) => ({
+    src: img.currentSrc || img.src,
+    ok: img.complete && img.naturalWidth > 0,
+    width: img.naturalWidth,
+  }));
+
+  // --- code cells (myst-nb) ---
+  const cellInputs = Array.from(document.querySelectorAll('div.cell div.cell_input'));
+  const highlighted = cellInputs.filter((c) => c.querySelector('.highlight pre span[class]')).length;
+
+  // --- exercises / solutions (sphinx-exercise + sphinx-togglebutton) ---
+  const solutions = Array.from(document.querySelectorAll('.solution'));
+  const solutionsFolded = solutions.filter((s) => {
+    // A folded solution shows its title (and toggle) but none of its body.
+    const body = Array.from(s.querySelectorAll(':scope > *, :scope > details > *'))
+      .filter((c) => !c.matches('.admonition-title, summary, button, .toggle-button, details'));
+    if (s.tagName === 'DETAILS') return !s.open;
+    const det = s.querySelector(':scope > details') || s.closest('details');
+    if (det) return !det.open;
+    return body.length > 0 && body.every((c) => !visible(c));
+  }).length;
+  const exercises = document.querySelectorAll('.exercise').length;
+
+  // --- launch / header buttons (sphinx-book-theme) ---
+  const launch = Array.from(document.querySelectorAll('.dropdown-launch-buttons a[href]')).map((a) => a.href);
+  const headerButtons = Array.from(document.querySelectorAll('.article-header-buttons a[href], .article-header-buttons button'))
+    .map((b) => (b.getAttribute('title') || b.getAttribute('aria-label') || b.textContent || '').trim())
+    .filter(Boolean);
+
+  // --- widgets (@jupyter-widgets/html-manager) ---
+  // The manager renders each view next to its <script> tag, inside the same output container.
+  const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+  const widgetViews = views.length;
+  const widgetsRendered = views.filter((s) => s.parentElement &&
+    Array.from(s.parentElement.querySelectorAll('.jupyter-widgets, .widget-subarea')).some(visible)).length;
+
+  // --- links and anchors ---
+  const links = Array.from(document.querySelectorAll('a[href]')).map((a) => ({
+    href: a.href,
+    raw: a.getAttribute('href'),
+    text: (a.textContent || '').trim().slice(0, 60),
+  }));
+  // Sphinx renders a cross-reference it could not resolve (e.g. {doc} to a chapter not in _toc)
+  // as plain span/code.xref text with no link around it.
+  const unresolvedRefs = Array.from(document.querySelectorAll('.xref'))
+    .filter((e) => !e.closest('a')).map((e) => (e.textContent || '').trim().slice(0, 60));
+  const ids = Array.from(document.querySelectorAll('[id]')).map((e) => e.id)
+    .concat(Array.from(document.querySelectorAll('a[name]')).map((e) => e.getAttribute('name')));
+
+  return {
+    title: document.title,
+    finalUrl: location.href,
+    height: document.documentElement.scrollHeight,
+    mathjaxLoaded: !!(window.MathJax && window.MathJax.version),
+    mathjaxVersion: (window.MathJax && window.MathJax.version) || null,
+    math: mjx.length,
+    mathErrors: merrors,
+    mathUnrendered: unrendered,
+    rawTex,
+    mathErrorText: errorText,
+    images,
+    codeCells: cellInputs.length,
+    codeHighlighted: highlighted,
+    solutions: solutions.length,
+    solutionsFolded,
+    exercises,
+    launch,
+    headerButtons,
+    widgetViews,
+    widgetsRendered,
+    links,
+    unresolvedRefs,
+    ids,
+  };
+}
+
+async function checkPage(context, base, page, cfg) {
+  const res = {
+    name: page.name, path: page.path, consoleErrors: [], pageErrors: [],
+    failedRequests: [], offlineRequests: [], screenshot: null, error: null,
+  };
+  const p = await context.newPage();
+  p.on('console', (m) => {
+    if (m.type() === 'error') res.consoleErrors.push(m.text().slice(0, 300));
+  });
+  p.on('pageerror', (e) => res.pageErrors.push(String(e && e.message || e).slice(0, 300)));
+  p.on('requestfailed', (r) => {
+    if (isLocal(r.url())) res.failedRequests.push(`${r.url()} (${(r.failure() || {}).errorText || 'failed'})`);
+  });
+  p.on('response', (r) => {
+    if (isLocal(r.url()) && r.status() >= 400) res.failedRequests.push(`${r.url()} (HTTP ${r.status()})`);
+  });
+  await p.route('**/*', (route) => {
+    const url = route.request().url();
+    if (isLocal(url)) return route.continue();
+    res.offlineRequests.push(url);
+    return route.abort('blockedbyclient');
+  });
+
+  try {
+    await p.goto(base + page.path, { waitUntil: 'load', timeout: cfg.timeoutMs });
+    // Images below the fold may be lazy: load them all before measuring.
+    await p.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((i) => { i.loading = 'eager'; }));
+    // MathJax 3: the page includes the script (deferred) only when it has math.
+    const hasMathJax = await p.evaluate(() => !!document.querySelector('script[src*="mathjax"], script[src*="tex-"]'));
+    if (hasMathJax) {
+      await p.waitForFunction(() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise,
+        null, { timeout: cfg.timeoutMs });
+      await p.evaluate(() => window.MathJax.startup.promise);
+    }
+    await p.waitForLoadState('networkidle', { timeout: 15000 }).catch(() => {});
+    await p.evaluate(() => Promise.all([
+      document.fonts ? document.fonts.ready : null,
+      ...Array.from(document.images).filter((i) => !i.complete).map((i) => new Promise((ok) => {
+        i.addEventListener('load', ok); i.addEventListener('error', ok); setTimeout(ok, 10000);
+      })),
+    ]));
+    Object.assign(res, await p.evaluate(measure));
+    const shot = path.join(cfg.outDir, page.name.replace(/[\\/]/g, '__').replace(/\.html$/, '') + '.png');
+    await p.screenshot({ path: shot, fullPage: true, timeout: cfg.timeoutMs });
+    res.screenshot = shot;
+  } catch (e) {
+    res.error = String(e && e.message || e).split('\n')[0];
+  }
+  await p.close();
+  return res;
+}
+
+async function main() {
+  const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  fs.mkdirSync(cfg.outDir, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'book-check-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: cfg.chromium,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+    serviceWorkers: 'block',
+  });
+  const results = [];
+  try {
+    for (const page of cfg.pages) {
+      process.stderr.write(`  browser: ${page.path}\n`);
+      results.push(await checkPage(context, cfg.base, page, cfg));
+    }
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  fs.writeFileSync(cfg.resultFile, JSON.stringify(results, null, 1));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from .history import History
 from .tuning import TuningResults
@@ -141,6 +142,12 @@ def plot_tuning_results(results: TuningResults) -> Figure:
                       label=name, alpha=0.8)
     ax_lr.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy",
               title="Learning rate vs score")
+    # Label exactly the rates that were tried: log axes spanning less than a decade otherwise
+    # get overlapping minor tick labels.
+    rates = sorted({t.params.get("lr", 1e-3) for t in trials})
+    if len(rates) <= 8:
+        ax_lr.set_xticks(rates, [f"{r:.3g}" for r in rates])
+        ax_lr.xaxis.set_minor_formatter(NullFormatter())
     ax_lr.legend()
     best = [max(t.val_accuracy for t in trials if t.params.get("optimizer", "adam") == name)
             for name in optimizers]

@@ -85,6 +85,7 @@ class Trial:
     epochs_run: int
     seconds: float
     history: dict[str, Any] = field(repr=False)
+    diverged: bool = False
 
 
 def run_trial(
@@ -96,7 +97,10 @@ def run_trial(
     seed: int = 0,
     patience: int | None = None,
 ) -> Trial:
-    """Train one configuration (``DEFAULTS`` filled in) and score it by validation accuracy."""
+    """Train one configuration (``DEFAULTS`` filled in) and score it by validation accuracy.
+
+    A configuration whose loss becomes NaN or inf is recorded as ``diverged`` with accuracy 0.
+    """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
@@ -108,9 +112,14 @@ def run_trial(
                 dropout=p["dropout"], rng=seed)
     callbacks = [EarlyStopping("val_accuracy", patience=patience)] if patience is not None else []
     start = time.perf_counter()
-    history = fit(model, SoftmaxCrossEntropy(), make_optimizer(p["optimizer"], p["lr"]),
-                  x_train, y_train, epochs=epochs, batch_size=int(p["batch_size"]),
-                  validation_data=val, rng=seed, callbacks=callbacks, progress=False)
+    try:
+        history = fit(model, SoftmaxCrossEntropy(), make_optimizer(p["optimizer"], p["lr"]),
+                      x_train, y_train, epochs=epochs, batch_size=int(p["batch_size"]),
+                      validation_data=val, rng=seed, callbacks=callbacks, progress=False)
+    except FloatingPointError:
+        # A learning rate too large makes the loss NaN: a (bad) result, not a reason to lose
+        # every other trial of the search.
+        return Trial(dict(params), 0.0, math.inf, 0, 0, time.perf_counter() - start, {}, diverged=True)
     best = history.best_epoch("val_accuracy")
     i = history.epoch.index(best)
     return Trial(dict(params), history.val_accuracy[i], history.val_loss[i], best, len(history),

@@ -88,3 +88,13 @@ def test_random_search_runs_n_trials(digits) -> None:
                             n_trials=3, epochs=1)
     assert len(results.trials) == 3
     assert '"val_accuracy"' in results.to_json()
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point of the test
+def test_a_diverging_trial_is_recorded_not_fatal(digits) -> None:
+    """SGD with an absurd learning rate makes the loss NaN; the search keeps the other trials."""
+    train, val = digits
+    results = grid_search({"optimizer": ["sgd"], "lr": [1e-2, 1e30]}, train, val, epochs=1)
+    diverged = [t for t in results.trials if t.diverged]
+    assert len(diverged) == 1 and diverged[0].params["lr"] == 1e30
+    assert results.best.params["lr"] == 1e-2 and not results.best.diverged

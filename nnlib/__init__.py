@@ -14,6 +14,10 @@ The package follows the book's chapters, one module per idea:
 ``metrics``        accuracy, precision, recall, F1, confusion matrix
 ``gradcheck``      finite-difference gradient checks
 ``data``           EMNIST loading (``idx`` parses the file format)
+``plots``          learning curves, confusion matrix, image grids
+``report``         one self-contained HTML report plus ``metrics.json``
+``tuning``         grid and random search, in parallel through joblib
+``cli``            the command line, ``python -m nnlib train|evaluate|tune``
 =================  ==========================================================
 """
 

@@ -222,7 +222,11 @@ def replay_gemms(n_samples: int, batch: int, hidden: tuple[int, ...] = HIDDEN,
 
 
 def stream_bandwidth(mbytes: int = 64, repeats: int = 5) -> float:
-    """Bytes/s of an in-place float32 multiply over an array too big for the caches (read+write)."""
+    """Bytes/s (read + write) of an in-place float32 multiply over an array bigger than the caches.
+
+    In-place, like an optimizer's update of ``w``, ``m`` and ``v`` (writing to a *different* array
+    is 2-3x slower on this VM).
+    """
     a = np.ones(mbytes * 2**20 // 4, dtype=np.float32)
     best = float("inf")
     for _ in range(repeats):

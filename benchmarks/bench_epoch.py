@@ -6,7 +6,7 @@ softmax cross-entropy, Adam (lr 1e-3), batch size 128, float32, one epoch over 1
 
 Run from the repository root (the PyTorch columns need torch; everything else runs without)::
 
-    python benchmarks/bench_epoch.py                       # everything (about 20-30 minutes)
+    python benchmarks/bench_epoch.py                       # everything (10 minutes quiet, 30+ busy)
     python benchmarks/bench_epoch.py --quick               # small subset, 1 thread, ~3 minutes
     python benchmarks/bench_epoch.py --sections epoch,eval --repeats 3 --threads 1
 
@@ -259,6 +259,8 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
                 run()  # warm-up: imports, allocator, BLAS buffers
             res = interleaved(impls, args.repeats, log if args.verbose else None)
             peak_after, per_shape = common.peak_sgemm()
+            if torch is not None:
+                torch_peak, torch_shapes = common.peak_sgemm_torch()
         peak = max(peak_before, peak_after)
         print_table(log, res, n)
         nn_t = statistics.median(s.get(clock) for s in res["nnlib.fit"])
@@ -273,6 +275,12 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
         log(f"  (nnlib's products actually need {actual_flops / 1e9:.0f} GFLOP, not "
             f"{6 * params * n / 1e9:.0f}: it skips the first layer's input gradient; "
             f"at peak that is {actual_flops / peak:.3f} s)")
+        if torch is not None:
+            fused_t = statistics.median(s.get(clock) for s in res["PyTorch Adam(fused=True)"])
+            log(f"  torch.mm on the same shapes: {torch_peak / 1e9:.1f} GFLOP/s peak ("
+                + ", ".join(f"{m}x{k}@{k}x{q}: {f / 1e9:.0f}"
+                            for (m, k, q), f in torch_shapes.items())
+                + f"); PyTorch fused's 'efficiency' against NumPy's bound: {bound / fused_t:.0%}")
         tag = f"{n_threads} thread{'s' if n_threads > 1 else ''}"
         lines = []
         if "plain NumPy reference" in res:

@@ -15,7 +15,7 @@ into train and validation.
 
 PyTorch is optional: without it the script says so and exits 0. Run from the repository root::
 
-    python benchmarks/bench_torch_accuracy.py                 # 3 seeds x 5 epochs (~10 minutes)
+    python benchmarks/bench_torch_accuracy.py                 # 3 seeds x 5 epochs (10-25 min)
     python benchmarks/bench_torch_accuracy.py --epochs 2 --seeds 1   # quick check
 """
 

@@ -234,3 +234,23 @@ def stream_bandwidth(mbytes: int = 64, repeats: int = 5) -> float:
         a *= np.float32(1.0)
         best = min(best, time.perf_counter() - t)
     return 2 * a.nbytes / best
+
+
+def peak_sgemm_torch(batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
+                     ) -> tuple[float, dict[tuple[int, int, int], float]]:
+    """``peak_sgemm`` for ``torch.mm`` (PyTorch's BLAS, MKL in the CPU wheels), same shapes."""
+    per_shape = {}
+    gen = torch.Generator().manual_seed(0)
+    for m, k, n in dict.fromkeys(workload_gemm_shapes(batch)):
+        a, b = torch.rand(m, k, generator=gen), torch.rand(k, n, generator=gen)
+        out = torch.empty(m, n)
+        flops = 2.0 * m * k * n
+        reps = max(3, int(min_flops / flops))
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(reps):
+                torch.mm(a, b, out=out)
+            best = min(best, (time.perf_counter() - t) / reps)
+        per_shape[(m, k, n)] = flops / best
+    return max(per_shape.values()), per_shape

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+# The umask can only be read by setting it (os.umask returns the previous value), which races
+# with other threads creating files at that moment. So it is read once, at import, and restored
+# at once; the brief placeholder is the common 0o022, never 0 (world-writable files).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def _default_mode() -> int:
     """The permissions a newly created file gets: 0o666 minus the process's umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~_UMASK
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits for the new ``path``: those of the file it replaces, if any, else the default."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except FileNotFoundError:
+        return _default_mode()
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
@@ -21,7 +34,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
 
     The rename is atomic on POSIX and Windows, so ``path`` always holds either the previous
     complete file or the new complete file. If ``write`` fails, the temporary file is removed
-    and the previous file is untouched.
+    and the previous file is untouched. A replaced file keeps its permission bits; a new file
+    gets the usual ones (``0o666`` minus the umask).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +45,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _default_mode())  # mkstemp files are private (0o600); use the usual mode
+        # mkstemp files are private (0o600): give the usual mode, or keep the replaced file's.
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -69,15 +69,17 @@ class Sigmoid(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._out: np.ndarray | None = None
+        self._derivative: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._out = 0.5 * (1.0 + np.tanh(0.5 * x))
-        return self._out
+        s = 0.5 * (1.0 + np.tanh(0.5 * x))
+        # Cache the local derivative s(1 - s), not s itself: the caller owns the returned array
+        # and may change it in place, which must not change the gradient.
+        self._derivative = s * (1.0 - s)
+        return s
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        s = self._cached(self._out)
-        return grad_out * s * (1.0 - s)
+        return grad_out * self._cached(self._derivative)
 
 
 class Tanh(Layer):
@@ -85,15 +87,15 @@ class Tanh(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._out: np.ndarray | None = None
+        self._derivative: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        self._out = np.tanh(x)
-        return self._out
+        t = np.tanh(x)
+        self._derivative = 1.0 - t * t  # cached separately from the output, as in Sigmoid
+        return t
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        t = self._cached(self._out)
-        return grad_out * (1.0 - t * t)
+        return grad_out * self._cached(self._derivative)
 
 
 ACTIVATIONS: dict[str, type[Layer]] = {

@@ -4,20 +4,24 @@ Examples::
 
     python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 --optimizer adam \\
         --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
-    python -m nnlib train --out runs/balanced --epochs 30 --resume     # continue after an interrupt
+    python -m nnlib train --out runs/balanced --resume     # continue after an interrupt
     python -m nnlib evaluate --model runs/balanced/model.npz --split balanced --out runs/eval
     python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 --optimizer sgd momentum adam \\
         --epochs 5 --n-jobs 2 --out runs/tune
 
-Errors (bad arguments, missing data) end the program with a one-line reason and a non-zero exit
-status, never a traceback.
+Errors (bad arguments, missing data, a diverging run) end the program with a one-line reason and
+a non-zero exit status, never a traceback: 2 for a bad command line, 130 for Ctrl-C, 1 otherwise.
+An unexpected error (a bug) is also reported in one line; set the environment variable
+``NNLIB_TRACEBACK=1`` to see its full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,10 @@ from .model import Sequential, mlp
 from .optimizers import Optimizer
 from .training import fit
 from .tuning import OPTIMIZER_NAMES, grid_search, make_optimizer, random_search
+
+TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
+DEFAULT_EPOCHS = 30
+CHECKPOINT = "checkpoint.npz"  # everything --resume needs, in one file
 
 
 class UsageError(Exception):
@@ -51,11 +59,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_at_least(text, 1)
+
+
+def _seed(text: str) -> int:
+    """Seeds of ``np.random.default_rng`` must be >= 0: check while parsing, not after loading data."""
+    return _int_at_least(text, 0)
 
 
 def _probability(text: str) -> float:
@@ -76,13 +96,13 @@ def _architecture(text: str) -> tuple[int, ...]:
     return widths
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, limit_part: str = "training") -> None:
     p.add_argument("--split", default="balanced", choices=data.SPLITS, help="EMNIST split (default: balanced)")
     p.add_argument("--data", metavar="PATH", help="EMNIST gzip.zip to read (default: NNLIB_EMNIST_PATH, the "
                    "emnist cache ~/.cache/emnist/emnist.zip, ../shared/data/emnist/emnist.zip, or a download)")
     p.add_argument("--no-download", action="store_true", help="never download EMNIST; fail if it is missing")
     p.add_argument("--limit", type=_positive_int, metavar="N",
-                   help="use only the first N training images (quick experiments)")
+                   help=f"use only the first N {limit_part} images (quick experiments)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,21 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", default="adam", choices=OPTIMIZER_NAMES, help="default: adam")
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="learning rate (default: 1e-3)")
     train.add_argument("--batch-size", type=_positive_int, default=128, help="default: 128")
-    train.add_argument("--epochs", type=_positive_int, default=30, help="maximum number of epochs (default: 30)")
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help=f"maximum number of epochs (default: {DEFAULT_EPOCHS}; with --resume: the "
+                       "saved run's)")
     train.add_argument("--patience", type=_positive_int, default=5,
                        help="early stopping: epochs without val-loss improvement (default: 5)")
     train.add_argument("--val-fraction", type=_probability, default=0.1,
                        help="stratified share of training data held out for validation (default: 0.1)")
-    train.add_argument("--seed", type=int, default=0, help="seed for weights, dropout and shuffling")
+    train.add_argument("--seed", type=_seed, default=0, help="seed (>= 0) for weights, dropout and "
+                       "shuffling (default: 0)")
     train.add_argument("--out", required=True, metavar="DIR", help="output directory, e.g. runs/NAME")
     train.add_argument("--resume", action="store_true",
-                       help="continue from the last checkpoint in --out (other options come from its config)")
+                       help="continue from the last checkpoint in --out (other options, and --epochs if "
+                       "not given, come from its config)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set",
                                    description="Evaluate a saved model on a split's test set; print the "
                                    "classification report and optionally write report.html/metrics.json.")
-    _add_data_options(evaluate)
+    _add_data_options(evaluate, limit_part="test")
     evaluate.add_argument("--model", required=True, metavar="FILE", help="model .npz written by train")
     evaluate.add_argument("--out", metavar="DIR", help="write report.html and metrics.json here")
 
@@ -135,14 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--epochs", type=_positive_int, default=5, help="epochs per trial (default: 5)")
     tune.add_argument("--val-fraction", type=_probability, default=0.1, help="validation share")
     tune.add_argument("--n-jobs", type=int, default=1, help="trials in parallel (joblib; -1: all cores)")
-    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--seed", type=_seed, default=0, help="seed (>= 0) for the split and the trials "
+                      "(default: 0)")
     tune.add_argument("--out", metavar="DIR", help="write results.json and tuning.png here")
     return parser
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _load(args: argparse.Namespace) -> data.EMNIST:
+def _load(args: argparse.Namespace, *, train: bool, test: bool) -> data.EMNIST:
+    """Load the split; fail now, before any training, if a part the command needs is empty."""
     dataset = data.load_emnist(args.split, path=args.data, download=not args.no_download)
+    for part, needed, labels in (("training", train, dataset.y_train), ("test", test, dataset.y_test)):
+        if needed and len(labels) == 0:
+            path = Path(dataset.source.path)
+            manifest = path.parent / "MANIFEST.txt"
+            what = f"see {manifest} for what it holds" if manifest.is_file() else "a partial copy?"
+            raise ValueError(f"{path} holds no {part} images of EMNIST {args.split!r} ({what}): "
+                             f"choose another --split, or pass a complete EMNIST gzip.zip with --data")
     return dataset
 
 
@@ -158,21 +191,60 @@ def _save_json(path: Path, value: Any) -> None:
 
 
 class ResumeCheckpoint(Callback):
-    """After every epoch: the model, the optimizer's state and the history, for ``--resume``.
+    """After every epoch, write everything ``--resume`` needs to one file, ``checkpoint.npz``.
 
-    Each file is replaced atomically, and the optimizer file records the epoch it belongs to, so
-    a run interrupted at any moment resumes from the last complete epoch.
+    The epoch number, the history, the weights (``model/<name>``) and the optimizer's state
+    (``optimizer/<name>``, e.g. Adam's moment estimates) go into a single file with a single
+    atomic write, so they always belong to the same epoch: a run interrupted at any moment resumes
+    from the last complete epoch. ``history.json`` is a readable copy of the history.
     """
 
     def __init__(self, out: Path, optimizer: Optimizer) -> None:
         self.out, self.optimizer = out, optimizer
 
     def on_epoch_end(self, epoch: int, history: History, model: Sequential) -> bool:
-        model.save(self.out / "checkpoint.npz")
-        atomic_write(self.out / "checkpoint_optimizer.npz",
-                     lambda f: np.savez(f, epoch=np.array(epoch), **self.optimizer.state_dict()))
+        arrays = {"epoch": np.array(epoch), "history": np.array(history.to_json())}
+        arrays |= {f"model/{p.name}": p.value for p in model.parameters()}
+        arrays |= {f"optimizer/{name}": a for name, a in self.optimizer.state_dict().items()}
+        atomic_write(self.out / CHECKPOINT, lambda f: np.savez(f, **arrays))
         atomic_write_text(self.out / "history.json", history.to_json())
         return False
+
+
+def _read_checkpoint(out: Path) -> tuple[History, dict[str, np.ndarray]]:
+    """Read ``checkpoint.npz`` (see ``ResumeCheckpoint``): its history and all of its arrays.
+
+    Raises ``ValueError``, saying how to recover, if the file is unreadable, from an older nnlib
+    or inconsistent.
+    """
+    path = out / CHECKPOINT
+    restart = f"start again with another --out (best.npz in {out} holds the best model so far)"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            saved = {name: f[name] for name in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); {restart}") from err
+    if "epoch" not in saved or "history" not in saved:
+        raise ValueError(f"{path} was written by an older nnlib (weights and optimizer state in separate "
+                         f"files, possibly of different epochs), so it cannot be resumed safely; {restart}")
+    history = History.from_json(str(saved["history"]))
+    epoch = int(saved["epoch"])
+    if not history.epoch or history.epoch[-1] != epoch:
+        raise ValueError(f"{path} holds the weights of epoch {epoch} but a history ending at epoch "
+                         f"{history.epoch[-1] if history.epoch else 'none'}; {restart}")
+    return history, saved
+
+
+def _restore(saved: dict[str, np.ndarray], model: Sequential, optimizer: Optimizer, out: Path) -> None:
+    """Copy a checkpoint's weights into ``model`` and its state into ``optimizer``."""
+    weights = {name.removeprefix("model/"): a for name, a in saved.items() if name.startswith("model/")}
+    params = {p.name: p.value for p in model.parameters()}
+    if set(weights) != set(params) or any(weights[n].shape != params[n].shape for n in params):
+        raise ValueError(f"{out / CHECKPOINT} does not fit the model described by {out / 'config.json'}")
+    for name, value in params.items():
+        value[...] = weights[name]
+    optimizer.load_state_dict({name.removeprefix("optimizer/"): a for name, a in saved.items()
+                               if name.startswith("optimizer/")})
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -180,59 +252,74 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_path = out / "config.json"
     if args.resume:
-        if not config_path.exists() or not (out / "checkpoint.npz").exists():
+        if not config_path.exists() or not (out / CHECKPOINT).exists():
             raise UsageError(f"--resume: no checkpoint in {out} (run train without --resume first)")
         config = json.loads(config_path.read_text())
-        config["epochs"] = args.epochs
+        if args.epochs is not None:  # else: the number of epochs the run was started with
+            config["epochs"] = args.epochs
+        history, saved = _read_checkpoint(out)
+        last, best = history.epoch[-1], history.best_epoch("val_loss")
+        if last - best >= config["patience"]:
+            raise UsageError(f"{out} stopped early after epoch {last} (no val-loss improvement since epoch "
+                             f"{best} for --patience {config['patience']} epochs): nothing to resume")
+        remaining = config["epochs"] - len(history)
+        if remaining < 1:
+            raise UsageError(f"{out} already trained {len(history)} epochs; pass a larger --epochs to continue")
     else:
-        if (out / "checkpoint.npz").exists():
+        if (out / CHECKPOINT).exists():
             raise UsageError(f"{out} already holds a run: use --resume to continue it or another --out")
         config = {k: getattr(args, k) for k in ("split", "data", "limit", "hidden", "activation", "dropout",
                                                  "optimizer", "lr", "batch_size", "epochs", "patience",
                                                  "val_fraction", "seed")}
+        config["epochs"] = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
+        history, remaining = None, config["epochs"]
     for key in ("split", "data", "limit", "val_fraction", "seed"):
         setattr(args, key, config[key])
 
-    dataset = _load(args)
+    dataset = _load(args, train=True, test=True)
     x_train, y_train, x_val, y_val = _train_val(args, dataset)
     optimizer = make_optimizer(config["optimizer"], config["lr"])
-    if args.resume:
-        model = Sequential.load(out / "checkpoint.npz")
-        history = History.from_json((out / "history.json").read_text())
-        with np.load(out / "checkpoint_optimizer.npz", allow_pickle=False) as f:
-            state = {k: f[k] for k in f.files}
-        if int(state.pop("epoch")) != history.epoch[-1]:
-            raise UsageError(f"{out}: checkpoint files are from different epochs; cannot resume")
-        optimizer.load_state_dict(state)
-        remaining = config["epochs"] - len(history)
-        if remaining < 1:
-            raise UsageError(f"{out} already trained {len(history)} epochs; pass a larger --epochs to continue")
-        print(f"Resuming {out} after epoch {history.epoch[-1]} for {remaining} more epoch(s)")
+    # A resumed run rebuilds the same model (same seed), then loads the checkpoint's weights.
+    model = mlp(28 * 28, config["hidden"], dataset.n_classes, activation=config["activation"],
+                dropout=config["dropout"], rng=config["seed"])
+    if history is not None:
+        _restore(saved, model, optimizer, out)
+        if best == last:  # an interrupt may have come between writing checkpoint.npz and best.npz
+            model.save(out / "best.npz")
+        print(f"Resuming {out} after epoch {last} for {remaining} more epoch(s)")
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _save_json(config_path, config)
-        model = mlp(28 * 28, config["hidden"], dataset.n_classes, activation=config["activation"],
-                    dropout=config["dropout"], rng=config["seed"])
-        history, remaining = None, config["epochs"]
+    _save_json(config_path, config)  # on --resume: with the (possibly new) number of epochs
     print(model.summary())
-    callbacks = [EarlyStopping("val_loss", patience=config["patience"]),
-                 ModelCheckpoint(out / "best.npz", monitor="val_loss"),
-                 ResumeCheckpoint(out, optimizer)]
+    # ResumeCheckpoint first: best.npz is never newer than checkpoint.npz. The trackers of
+    # EarlyStopping and ModelCheckpoint take the epochs of a resumed history into account.
+    callbacks = [ResumeCheckpoint(out, optimizer),
+                 EarlyStopping("val_loss", patience=config["patience"]),
+                 ModelCheckpoint(out / "best.npz", monitor="val_loss")]
     try:
-        history = fit(model, SoftmaxCrossEntropy(), optimizer, x_train, y_train, epochs=remaining,
-                      batch_size=config["batch_size"], validation_data=(x_val, y_val),
-                      rng=config["seed"] + (len(history) if history else 0), callbacks=callbacks,
-                      progress=not args.no_progress, history=history)
+        # No numpy overflow warnings: fit itself reports a diverging loss (a FloatingPointError).
+        with np.errstate(over="ignore", invalid="ignore"):
+            history = fit(model, SoftmaxCrossEntropy(), optimizer, x_train, y_train, epochs=remaining,
+                          batch_size=config["batch_size"], validation_data=(x_val, y_val),
+                          rng=config["seed"] + (len(history) if history else 0), callbacks=callbacks,
+                          progress=not args.no_progress, history=history)
     except KeyboardInterrupt:
-        print(f"\nInterrupted. The last complete epoch is saved in {out}; continue with:\n"
-              f"  python -m nnlib train --out {out} --epochs {config['epochs']} --resume", file=sys.stderr)
+        if (out / CHECKPOINT).exists():
+            print(f"\nInterrupted. The last complete epoch is saved in {out}; continue with:\n"
+                  f"  python -m nnlib train --out {out} --resume", file=sys.stderr)
+        else:
+            print("\nInterrupted during the first epoch: nothing to resume.", file=sys.stderr)
         return 130
+    # best.npz holds the best epoch's weights, also when that epoch came before a --resume
+    # (EarlyStopping can only restore weights it saw in this process).
+    model = Sequential.load(out / "best.npz")
     model.save(out / "model.npz")
     atomic_write_text(out / "history.json", history.to_json())
     y_pred = model.predict(dataset.x_test)
     paths = report.write_report(out, model=model, history=history, y_true=dataset.y_test, y_pred=y_pred,
                                 mapping=dataset.mapping, hyperparameters=config, source=dataset.source,
-                                x_test=dataset.x_test, title=f"EMNIST {dataset.split}: training report")
+                                x_test=dataset.x_test, title=f"EMNIST {dataset.split}: training report",
+                                n_train_used=len(x_train) + len(x_val))
     print(f"Test accuracy {metrics.accuracy(dataset.y_test, y_pred):.4f} on {len(y_pred):,} images")
     print(f"Wrote {out / 'model.npz'}, {out / 'history.json'}, {paths['html']}, {paths['metrics']}")
     return 0
@@ -240,28 +327,31 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = Sequential.load(args.model)
-    dataset = _load(args)
+    dataset = _load(args, train=False, test=True)
     n_outputs = model.layers[-1].output_shape((0,))[-1]
     if n_outputs != dataset.n_classes:
         raise UsageError(f"{args.model} has {n_outputs} outputs but EMNIST {args.split} has "
                          f"{dataset.n_classes} classes: evaluate it on the split it was trained on")
-    y_pred = model.predict(dataset.x_test)
+    x_test, y_test = dataset.x_test[: args.limit], dataset.y_test[: args.limit]  # [:None]: all
+    y_pred = model.predict(x_test)
     names = [dataset.mapping[k] for k in sorted(dataset.mapping)]
     n_classes = dataset.n_classes
     if len(names) != n_classes:
         names = [dataset.mapping.get(k, str(k)) for k in range(n_classes)]
-    print(metrics.classification_report(dataset.y_test, y_pred, target_names=names, n_classes=n_classes))
+    print(metrics.classification_report(y_test, y_pred, target_names=names, n_classes=n_classes))
     if args.out:
-        paths = report.write_report(args.out, model=model, history=None, y_true=dataset.y_test,
+        hyperparameters = {"model": str(args.model), "limit": args.limit}
+        paths = report.write_report(args.out, model=model, history=None, y_true=y_test,
                                     y_pred=y_pred, mapping=dataset.mapping,
-                                    hyperparameters={"model": str(args.model)}, source=dataset.source,
-                                    x_test=dataset.x_test, title=f"EMNIST {dataset.split}: evaluation")
+                                    hyperparameters=hyperparameters, source=dataset.source,
+                                    x_test=x_test, title=f"EMNIST {dataset.split}: evaluation",
+                                    evaluation_only=True)
         print(f"Wrote {paths['html']} and {paths['metrics']}")
     return 0
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    dataset = _load(args)
+    dataset = _load(args, train=True, test=False)
     x_train, y_train, x_val, y_val = _train_val(args, dataset)
     space: dict[str, Any] = {"lr": args.lr, "batch_size": args.batch_size, "optimizer": args.optimizer,
                              "dropout": args.dropout, "hidden": args.hidden}
@@ -272,17 +362,28 @@ def cmd_tune(args: argparse.Namespace) -> int:
         results = random_search(space, (x_train, y_train), (x_val, y_val), n_trials=args.trials, **common)
     print(results.table())
     if args.out:
-        from . import plots
-
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(results.to_json())
-        plots.plot_tuning_results(results).savefig(out / "tuning.png", dpi=100, bbox_inches="tight")
-        print(f"Wrote {out / 'results.json'} and {out / 'tuning.png'}")
+        paths = results.save(out)
+        print(f"Wrote {paths['json']} and {paths['figure']}")
     return 0
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "tune": cmd_tune}
+EXPECTED_ERRORS = (FileNotFoundError, ValueError, TypeError, OSError, MemoryError)
+
+
+def _error_line(err: Exception) -> str:
+    """The one line that ``main`` prints for an error."""
+    reason = " ".join(str(err).split())  # one line, whatever the message's layout
+    if isinstance(err, FloatingPointError):
+        return f"training diverged: {reason} (try a smaller --lr)"
+    if isinstance(err, MemoryError):
+        return f"out of memory ({reason or 'MemoryError'}): try a smaller --hidden, --batch-size or --limit"
+    if isinstance(err, EXPECTED_ERRORS):
+        return reason
+    return (f"unexpected {type(err).__name__}: {reason} (probably a bug in nnlib; rerun with "
+            f"{TRACEBACK_ENV}=1 to see the traceback)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -293,7 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError, TypeError, OSError) as err:
-        reason = " ".join(str(err).split())  # one line, whatever the message's layout
-        print(f"error: {reason}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+    except Exception as err:
+        unexpected = not isinstance(err, (FloatingPointError, *EXPECTED_ERRORS))
+        if unexpected and os.environ.get(TRACEBACK_ENV, "0") != "0":
+            raise
+        print(f"error: {_error_line(err)}", file=sys.stderr)
         return 1

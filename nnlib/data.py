@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ._files import _default_mode
 from ._validation import as_model_input
 from .batching import (
     iterate_minibatches as iterate_minibatches,  # re-exported for readers of nnlib.data
@@ -74,6 +75,11 @@ ORIGINS = ("argument", "environment", "emnist-cache", "shared-copy", "download")
 """Possible values of :attr:`DataSource.origin`, in the order the sources are tried."""
 
 _DOWNLOAD_CHUNK = 1 << 20  # bytes read from the network at a time
+
+GET_A_GOOD_COPY = (
+    "it may be a truncated or corrupt download: delete it and supply NIST's gzip.zip again"
+)
+"""The advice every corrupt-archive error ends with."""
 
 
 class MissingMemberError(KeyError, ValueError):
@@ -239,12 +245,13 @@ def locate_archive(path: str | os.PathLike[str] | None = None) -> tuple[str, str
 def missing_data_message(reason: str) -> str:
     """The text of the ``FileNotFoundError`` raised when no archive can be found."""
     return (
-        f"No EMNIST archive found ({reason}). Supply NIST's gzip.zip in one of three ways:\n"
-        f"  1. pass it explicitly:  load_emnist(..., path='/path/to/gzip.zip')\n"
+        f"No EMNIST archive found ({reason}). Supply NIST's gzip.zip in one of these ways:\n"
+        f"  1. name it explicitly: load_emnist(..., path='/path/to/gzip.zip') in Python,\n"
+        f"     or the --data /path/to/gzip.zip option of the command line (python -m nnlib)\n"
         f"  2. set the environment variable {ENV_VAR}=/path/to/gzip.zip\n"
-        f"  3. put it at {EMNIST_CACHE_FILE} (here: {emnist_cache_path()}), or let it be\n"
-        f"     downloaded there: load_emnist(download=True), nnlib.data.ensure_emnist(),\n"
-        f"     or the emnist package (python -c 'import emnist; emnist.ensure_cached_data()').\n"
+        f"  3. put it in the cache, {EMNIST_CACHE_FILE} (here: {emnist_cache_path()})\n"
+        f"  4. let it be downloaded into that cache: load_emnist(download=True),\n"
+        f"     nnlib.data.ensure_emnist(), or the command line without --no-download\n"
         f"The archive is NIST's {NIST_URL} (about 536 MiB)."
     )
 
@@ -327,6 +334,7 @@ def _download_one(
                 f"SHA-256 mismatch: expected {expected_sha256}, got {sha256} ({size:,} bytes); "
                 f"this is not the expected archive"
             )
+        os.chmod(temp_path, _default_mode())  # mkstemp made it 0o600: use the usual mode
         os.replace(temp_path, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -424,8 +432,7 @@ def _open_archive(path: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
         raise ValueError(
-            f"{path} is not a valid zip archive ({error}); it may be a truncated or corrupt "
-            f"download: delete it and supply NIST's gzip.zip again"
+            f"{path} is not a valid zip archive ({error}); {GET_A_GOOD_COPY}"
         ) from error
 
 
@@ -435,7 +442,12 @@ def _splits_in(archive: zipfile.ZipFile) -> list[str]:
 
 
 def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
-    """Read one member's bytes (the zip's CRC-32 is checked), or raise a clear error."""
+    """Read one member's bytes (the zip's CRC-32 is checked), or raise a clear ``ValueError``.
+
+    NIST's archive holds plain (stored or deflated) members, so a member that is encrypted
+    (``zipfile`` raises ``RuntimeError``) or uses an unknown compression method
+    (``NotImplementedError``) means a damaged file, just like a bad CRC or a truncated member.
+    """
     if member not in archive.NameToInfo:
         raise MissingMemberError(
             f"{member} is missing from {path} (splits present: "
@@ -443,8 +455,15 @@ def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
         )
     try:
         return archive.read(member)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise ValueError(f"cannot read {member} from {path}: {error}") from error
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+    ) as error:
+        raise ValueError(f"cannot read {member} from {path}: {error}; {GET_A_GOOD_COPY}") from error
 
 
 def _read_idx_member(archive: zipfile.ZipFile, member: str, path: str) -> np.ndarray:
@@ -483,12 +502,11 @@ def parse_mapping(text: str) -> dict[int, str]:
 def _read_mapping(archive: zipfile.ZipFile, split: str, path: str) -> dict[int, str]:
     """Read and parse the mapping member of ``split``."""
     member = mapping_name(split)
+    content = _read_member(archive, member, path)  # its errors already name file and member
     try:
-        return parse_mapping(_read_member(archive, member, path).decode("ascii"))
+        return parse_mapping(content.decode("ascii"))
     except UnicodeDecodeError as error:
         raise ValueError(f"{member} in {path} is not ASCII text: {error}") from error
-    except MissingMemberError:
-        raise
     except ValueError as error:
         raise ValueError(f"{member} in {path}: {error}") from error
 
@@ -513,8 +531,11 @@ def _read_part(
             f"{images_member} in {path} holds {images.dtype} {images.shape}, "
             f"expected uint8 (N, 28, 28)"
         )
-    if labels.ndim != 1:
-        raise ValueError(f"{labels_member} in {path} has shape {labels.shape}, expected (N,)")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"{labels_member} in {path} holds {labels.dtype} {labels.shape}, "
+            f"expected integer labels (N,)"
+        )
     if len(images) != len(labels):
         raise ValueError(
             f"EMNIST {split} {usage} in {path}: {len(images):,} images but {len(labels):,} labels"

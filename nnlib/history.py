@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ._files import atomic_write_text
+
 
 @dataclass
 class History:
@@ -42,10 +44,10 @@ class History:
         return self.epoch[values.index(pick(values))]
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The history as JSON; also written to ``path`` if given."""
+        """The history as JSON; also written to ``path`` if given (atomically, see ``nnlib._files``)."""
         text = json.dumps(asdict(self), indent=2)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write_text(path, text)
         return text
 
     @classmethod

@@ -33,7 +33,9 @@ bytes matches what the header promises, and let ``np.frombuffer`` view the rest 
 
 from __future__ import annotations
 
+import gzip
 import math
+import zlib
 from typing import BinaryIO
 
 import numpy as np
@@ -58,11 +60,19 @@ IDX_CODES: dict[np.dtype, int] = {
 
 
 def _as_bytes(source: bytes | bytearray | memoryview | BinaryIO) -> bytes | bytearray | memoryview:
-    """Return the raw bytes of ``source``, reading it first if it is a binary file object."""
+    """Return the raw bytes of ``source``, reading it first if it is a binary file object.
+
+    A compressed file object (``gzip.open(p)``) whose stream is truncated or corrupt raises
+    ``EOFError``, ``gzip.BadGzipFile`` or ``zlib.error`` while it is read; these become the
+    ``ValueError`` that :func:`read_idx` documents for every truncated or corrupt file.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return source
     if hasattr(source, "read"):
-        return source.read()
+        try:
+            return source.read()
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise ValueError(f"truncated or corrupt compressed IDX file: {error}") from error
     raise TypeError(f"read_idx expects bytes or a binary file object, got {type(source).__name__}")
 
 

@@ -24,6 +24,14 @@ class Loss:
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 
+    def _check_not_empty(self, output: np.ndarray) -> None:
+        """Raise if the batch has no samples: the mean over N = 0 rows would be NaN."""
+        if output.shape[0] == 0:
+            raise ValueError(
+                f"{type(self).__name__} got an empty batch (output shape {output.shape}): "
+                f"the loss is a mean over samples and needs at least one"
+            )
+
     def _cached(self, value: np.ndarray | None) -> np.ndarray:
         if value is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
@@ -78,6 +86,7 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, output: np.ndarray, target: np.ndarray) -> float:
         logits = check_float_array(output, "logits", ndim=2)
+        self._check_not_empty(logits)
         labels = check_labels(target, "labels", n=logits.shape[0], n_classes=logits.shape[1])
         log_probs = log_softmax(logits)
         self._probs = np.exp(log_probs)
@@ -109,13 +118,23 @@ class MeanSquaredError(Loss):
 
     def forward(self, output: np.ndarray, target: np.ndarray) -> float:
         output = check_float_array(output, "output", ndim=2)
+        self._check_not_empty(output)
         target = check_float_array(target, "target")
         if target.shape != output.shape:
             raise ValueError(
                 f"target must have the same shape as the output {output.shape}, got {target.shape}"
                 + (" (reshape 1-D targets with y.reshape(-1, 1))" if target.ndim == 1 else "")
             )
-        self._diff = output - target
+        # Compute in the model's precision: float64 targets would otherwise promote the
+        # difference, the gradient and so the whole backward pass of a float32 model to float64.
+        with np.errstate(over="ignore"):  # overflow to inf is reported just below
+            cast = target.astype(output.dtype, copy=False)
+        if cast is not target and not np.isfinite(cast).all():
+            raise ValueError(
+                f"target has values too large for the output's dtype {output.dtype} "
+                f"(largest magnitude {np.abs(target).max():g})"
+            )
+        self._diff = output - cast
         return float(np.mean(self._diff * self._diff))
 
     def backward(self) -> np.ndarray:

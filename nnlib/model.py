@@ -37,6 +37,21 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be an nnlib Layer, got {type(layer).__name__}")
         self._check_connections()
+        self._check_dtypes()
+
+    def _check_dtypes(self) -> None:
+        """Check that every parameter has the same dtype: mixing them would silently promote."""
+        first: tuple[int, np.dtype] | None = None
+        for i, layer in enumerate(self.layers):
+            for p in layer.parameters():
+                if first is None:
+                    first = (i, p.value.dtype)
+                elif p.value.dtype != first[1]:
+                    raise ValueError(
+                        f"layers[{i}] ({layer!r}) has {p.value.dtype} parameters but "
+                        f"layers[{first[0]}] ({self.layers[first[0]]!r}) has {first[1]}: "
+                        f"build every layer with the same dtype"
+                    )
 
     def _check_connections(self) -> None:
         """Check that each Dense layer's input width matches the previous Dense layer's output."""

@@ -55,21 +55,37 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, np.ndarray] = {}
+        self._decayed: dict[str, np.ndarray] = {}  # g + lambda w, one buffer per parameter
 
     @property
     def current_lr(self) -> float:
-        """The learning rate the next step will use: ``lr * schedule(iterations)``."""
-        return self.lr * (self.schedule(self.iterations) if self.schedule else 1.0)
+        """The learning rate the next step will use: ``lr * schedule(iterations)``.
+
+        Raises ``ValueError`` if the schedule returns a negative, NaN or infinite factor.
+        """
+        if self.schedule is None:
+            return self.lr
+        t = self.iterations
+        factor = check_number(self.schedule(t), f"the learning-rate factor schedule({t}) at step {t}",
+                              low=0.0)
+        return self.lr * factor
 
     def step(self, model: HasParameters) -> None:
         """Update every parameter of ``model`` (a ``Sequential`` or a single layer) in place."""
         lr = self.current_lr
         self.iterations += 1
         for p in model.parameters():
-            grad = p.grad
-            if self.weight_decay:
-                grad = grad + self.weight_decay * p.value
+            grad = self._decayed_grad(p) if self.weight_decay else p.grad
             self.update(p, grad, lr)
+
+    def _decayed_grad(self, p: Parameter) -> np.ndarray:
+        """``g + lambda w``, written into a buffer kept per parameter (no new array per step)."""
+        buf = self._decayed.get(p.name)
+        if buf is None or buf.shape != p.value.shape or buf.dtype != p.value.dtype:
+            buf = self._decayed[p.name] = np.empty_like(p.value)
+        np.multiply(p.value, self.weight_decay, out=buf)  # buf = lambda w
+        buf += p.grad                                     # buf = lambda w + g
+        return buf
 
     def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
         """Apply this optimizer's rule to one parameter (``p.value`` is changed in place)."""
@@ -96,13 +112,13 @@ class Optimizer:
         out = {"iterations": np.array(self.iterations)}
         for name, slots in self.state.items():
             for slot, arr in slots.items():
-                out[f"{name}/{slot}"] = arr
+                out[f"{name}/{slot}"] = arr.copy()  # a snapshot: the live arrays change every step
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore what ``state_dict`` returned."""
         self.iterations = int(state["iterations"])
-        self.state, self._scratch = {}, {}
+        self.state, self._scratch, self._decayed = {}, {}, {}
         for key, arr in state.items():
             if key == "iterations":
                 continue

@@ -121,12 +121,20 @@ def plot_misclassified(
     n: int = 24,
     rng: np.random.Generator | int | None = 0,
 ) -> Figure:
-    """A grid of up to ``n`` misclassified images titled "true → predicted" (a random sample)."""
+    """A grid of up to ``n`` misclassified images titled "true → predicted" (a random sample).
+
+    A label missing from ``mapping`` is shown as its number: a model for ``letters`` (labels
+    1..26) has an output for the unused label 0 and may predict it.
+    """
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))
     if wrong.size == 0:
         raise ValueError("there are no misclassified examples to show")
     pick = np.sort(np.random.default_rng(rng).choice(wrong, size=min(n, wrong.size), replace=False))
-    titles = [f"{mapping[int(y_true[i])]} → {mapping[int(y_pred[i])]}" for i in pick]
+
+    def name(label: int) -> str:
+        return mapping.get(int(label), str(label))
+
+    titles = [f"{name(y_true[i])} → {name(y_pred[i])}" for i in pick]
     return plot_image_grid(images[pick], titles, title="Misclassified test images (true → predicted)")
 
 

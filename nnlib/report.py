@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -37,18 +38,32 @@ def most_confused_pairs(cm: np.ndarray, k: int = 10) -> list[tuple[int, int, int
 
 
 def evaluation_metrics(y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[int, str]) -> dict[str, Any]:
-    """Every test-set metric of the report, as plain JSON-ready Python values."""
-    n_classes = max(mapping) + 1
-    names = [mapping.get(k, str(k)) for k in range(n_classes)]
-    cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
-    per_class = metrics.classification_report(y_true, y_pred, target_names=names,
-                                              n_classes=n_classes, output_dict=True)
+    """Every test-set metric of the report, as plain JSON-ready Python values.
+
+    The classes are the labels in ``mapping``, the split's real ones: ``letters`` has labels 1..26
+    and no class 0. Per-class scores, their macro and weighted averages and the confusion matrix
+    cover exactly those classes (scikit-learn's ``labels=sorted(mapping)``); a prediction outside
+    them (say 0) still counts as an error in the accuracy and in its true class's recall.
+    """
+    labels = sorted(mapping)
+    names = [mapping[k] for k in labels]
+    unknown = np.setdiff1d(y_true, labels)
+    if unknown.size:
+        raise ValueError(f"y_true holds labels {unknown[:10].tolist()} that are not in the mapping")
+    n_classes = labels[-1] + 1  # labels lie in [0, n_classes), the model's number of outputs
+    full_cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
+    cm = full_cm[np.ix_(labels, labels)]
+    support = full_cm.sum(axis=1)[labels]
+    scores = {"precision": metrics.precision(y_true, y_pred, n_classes=n_classes)[labels],
+              "recall": metrics.recall(y_true, y_pred, n_classes=n_classes)[labels],
+              "f1-score": metrics.f1_score(y_true, y_pred, n_classes=n_classes)[labels]}
     return {
         "n_test": len(y_true),
         "accuracy": metrics.accuracy(y_true, y_pred),
-        "macro": {m: per_class["macro avg"][m] for m in ("precision", "recall", "f1-score")},
-        "weighted": {m: per_class["weighted avg"][m] for m in ("precision", "recall", "f1-score")},
-        "per_class": {name: per_class[name] for name in names},
+        "macro": {m: float(np.mean(s)) for m, s in scores.items()},
+        "weighted": {m: float(np.average(s, weights=support)) for m, s in scores.items()},
+        "per_class": {name: {**{m: float(s[i]) for m, s in scores.items()}, "support": int(support[i])}
+                      for i, name in enumerate(names)},
         "confusion_matrix": cm.tolist(),
         "most_confused": [{"true": names[i], "predicted": names[j], "count": c}
                           for i, j, c in most_confused_pairs(cm)],
@@ -76,6 +91,30 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _count(value: Any) -> str:
+    """``9,120`` for an int, ``?`` for a missing count."""
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _partial_parts(provenance: Mapping[str, Any], n_train_used: int | None,
+                   evaluation_only: bool) -> list[str]:
+    """The parts of the data set that the report's numbers rest on only in part.
+
+    An empty list means complete data: the whole official test set and, unless
+    ``evaluation_only``, every official training image (training plus validation).
+    """
+    partial = []
+    if not evaluation_only:
+        official = provenance.get("official_train")
+        used = provenance.get("n_train") if n_train_used is None else n_train_used
+        if not provenance.get("train_complete") or (n_train_used is not None and used != official):
+            partial.append(f"training {_count(used)} of {_count(official)} images")
+    if not provenance.get("test_complete"):
+        partial.append(f"test {_count(provenance.get('n_test'))} of "
+                       f"{_count(provenance.get('official_test'))} images")
+    return partial
+
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
@@ -100,6 +139,8 @@ def write_report(
     source: Any = None,
     x_test: np.ndarray | None = None,
     title: str = "Training report",
+    n_train_used: int | None = None,
+    evaluation_only: bool = False,
 ) -> dict[str, Path]:
     """Write ``report.html`` and ``metrics.json`` into ``out_dir``; return their paths.
 
@@ -111,12 +152,31 @@ def write_report(
     hyperparameters : everything needed to repeat the run (optimizer, lr, batch size, ...).
     source : the data's provenance (``nnlib.data.DataSource``), shown at the top of the report.
     x_test : test images, to show a grid of misclassified examples.
+    n_train_used : how many images of the training part the run actually used (training plus
+        validation split), e.g. fewer than ``source.n_train`` after ``--limit``. ``None``: all
+        ``source.n_train`` of them.
+    evaluation_only : the report evaluates a model trained elsewhere, so only the test part
+        was used: the data counts as complete if the test part is, whatever the training part.
+
+    The report is labelled *partial* unless the data actually used is complete: the whole
+    official test set and, unless ``evaluation_only``, all official training images.
+    ``metrics.json`` records ``n_train_used`` (as given), ``evaluation_only`` and the verdict,
+    ``complete``, next to the source's fields under ``"dataset"``.
     """
+    if n_train_used is not None:
+        n_train_used = operator.index(n_train_used)  # a plain int; TypeError for a float
+        if n_train_used < 0:
+            raise ValueError(f"n_train_used must be >= 0 or None, got {n_train_used}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = evaluation_metrics(np.asarray(y_true), np.asarray(y_pred), mapping)
     names = list(results["per_class"])
     provenance = _jsonable(source)
+    partial: list[str] = []
+    if isinstance(provenance, dict):
+        partial = _partial_parts(provenance, n_train_used, evaluation_only)
+        provenance = {**provenance, "n_train_used": n_train_used, "evaluation_only": evaluation_only,
+                      "complete": not partial}
     document = {
         "title": title,
         "dataset": provenance,
@@ -143,10 +203,10 @@ def write_report(
     parts = [f"<h1>{html.escape(title)}</h1>",
              f'<p class="big">Test accuracy {results["accuracy"]:.2%} on {results["n_test"]:,} images</p>']
     if isinstance(provenance, dict):
-        complete = provenance.get("train_complete") and provenance.get("test_complete")
-        if not complete:
-            parts.append('<p class="warn">This run used a <b>partial</b> copy of the data set: numbers '
-                         "are not comparable with results on the full data.</p>")
+        if partial:
+            parts.append(f'<p class="warn">This run used a <b>partial</b> copy of the data set '
+                         f"({html.escape('; '.join(partial))}): numbers are not comparable with "
+                         "results on the full data.</p>")
         parts += ["<h2>Data</h2>", _table([[k, str(v)] for k, v in provenance.items()], ["field", "value"])]
     parts += ["<h2>Model</h2>", f"<pre>{html.escape(model.summary())}</pre>",
               "<h2>Hyperparameters</h2>",

@@ -58,17 +58,37 @@ def save_model(model: Sequential, path: str | Path) -> None:
                                           sha256=np.array(digest), **arrays))
 
 
+def _parameter_shapes(layers: list) -> dict[str, tuple]:
+    """The parameter shapes an architecture implies, read from its JSON without building a layer.
+
+    Only ``Dense`` layers have parameters: layer ``i`` has ``"i.W"`` of shape ``(n_in, n_out)`` and
+    ``"i.b"`` of shape ``(n_out,)``, named as ``Sequential.parameters`` names them.
+    """
+    shapes: dict[str, tuple] = {}
+    for i, entry in enumerate(layers):
+        if LAYER_TYPES.get(entry["type"]) is None:
+            raise ValueError(f"layers[{i}] has unknown type {entry['type']!r}")
+        if entry["type"] == "Dense":
+            n_in, n_out = entry["config"]["n_in"], entry["config"]["n_out"]
+            shapes[f"{i}.W"], shapes[f"{i}.b"] = (n_in, n_out), (n_out,)
+    return shapes
+
+
 def load_model(path: str | Path) -> Sequential:
     """Load a model written by ``save_model``, checking its integrity; raise ``ValueError`` if bad."""
     from .model import Sequential
 
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy file loads as one bare array
+            raise ValueError("it holds a single array (.npy), not an .npz archive")
+        with data:
             contents = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    # MemoryError: a forged array header can declare an array of terabytes in a tiny file.
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, MemoryError) as err:
         raise ValueError(f"{path} is not a readable nnlib model file ({type(err).__name__}: {err})") from err
 
     for key in ("architecture", "sha256"):
@@ -84,26 +104,37 @@ def load_model(path: str | Path) -> Sequential:
             raise ValueError(f"expected a JSON object, got {type(spec).__name__}")
         if spec.get("format") != FORMAT:
             raise ValueError(f"unknown format {spec.get('format')!r}, expected {FORMAT!r}")
-        layers = []
-        for i, entry in enumerate(spec["layers"]):
-            cls = LAYER_TYPES.get(entry["type"])
-            if cls is None:
-                raise ValueError(f"layers[{i}] has unknown type {entry['type']!r}")
-            layers.append(cls(**entry["config"]))
+        entries = spec["layers"]
+        if not isinstance(entries, list):
+            raise ValueError(f"'layers' must be a list, got {type(entries).__name__}")
+        shapes = _parameter_shapes(entries)
     except (ValueError, TypeError, KeyError) as err:
         raise ValueError(f"{path} has an invalid architecture: {err}") from err
 
-    model = Sequential(layers)
-    expected = {p.name: p for p in model.parameters()}
-    if set(expected) != set(contents):
+    # Compare the architecture with the stored arrays BEFORE building any layer: the digest is a
+    # checksum, not a signature, so a forged file declaring Dense(200000, 200000) would otherwise
+    # allocate gigabytes of initial weights that the stored arrays could never fill.
+    if set(shapes) != set(contents):
         raise ValueError(
-            f"{path} holds parameters {sorted(contents)} but its architecture needs {sorted(expected)}"
+            f"{path} holds {len(contents)} parameter arrays {sorted(contents)} but its "
+            f"architecture needs {len(shapes)}: {sorted(shapes)}"
         )
-    for name, param in expected.items():
-        stored = contents[name]
+    for name, shape in shapes.items():
+        if contents[name].shape != shape:
+            raise ValueError(
+                f"{path}: the architecture needs parameter {name} of shape {shape}, "
+                f"but the file stores shape {contents[name].shape}"
+            )
+    try:
+        model = Sequential(LAYER_TYPES[entry["type"]](**entry["config"]) for entry in entries)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{path} has an invalid architecture: {err}") from err
+
+    for param in model.parameters():
+        stored = contents[param.name]
         if stored.shape != param.value.shape or stored.dtype != param.value.dtype:
             raise ValueError(
-                f"{path}: parameter {name} has shape {stored.shape} and dtype {stored.dtype}, "
+                f"{path}: parameter {param.name} has shape {stored.shape} and dtype {stored.dtype}, "
                 f"expected {param.value.shape} and {param.value.dtype}"
             )
         param.value[...] = stored  # in place: layers keep their own arrays

@@ -17,8 +17,20 @@ from .model import Sequential
 from .optimizers import Optimizer
 
 
-def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str) -> None:
-    """Validate a whole data set once, before training, instead of once per batch."""
+def _n_outputs(model: Sequential, n_features: int) -> int:
+    """Width of the model's output for samples with ``n_features`` features (read off the layers)."""
+    shape: tuple[int, ...] = (n_features,)
+    for layer in model.layers:
+        shape = layer.output_shape(shape)
+    return shape[-1]
+
+
+def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_outputs: int) -> None:
+    """Validate a whole data set once, before training, instead of once per batch.
+
+    For a classification loss every label must be a valid index into the ``n_outputs`` outputs,
+    so that a bad label fails now, not after an epoch of training (at the validation step).
+    """
     if len(x) == 0:
         raise ValueError(f"{name}: x is empty")
     if len(x) != len(y):
@@ -29,7 +41,7 @@ def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str) -> None:
         if not np.isfinite(x).all():
             raise ValueError(f"{name}: x contains NaN or inf")
     if loss.is_classification:
-        check_labels(y, f"{name}: y")
+        check_labels(y, f"{name}: y", n_classes=n_outputs)  # one class per model output
 
 
 def evaluate(
@@ -81,22 +93,28 @@ def fit(
     rng : seed or Generator for the shuffling order (the model has its own seeds).
     callbacks : e.g. ``EarlyStopping``, ``ModelCheckpoint``; any may stop training.
     progress : show a progress bar per epoch (tqdm; a widget in notebooks).
-    history : continue an existing history (used to resume training).
+    history : continue an existing history (used to resume training); callbacks such as
+        ``EarlyStopping`` then take its earlier epochs into account.
 
     Raises
     ------
+    ValueError
+        before any training, for empty or mismatched data and (classification) labels outside
+        ``[0, number of model outputs)``.
     FloatingPointError
         if the loss becomes NaN or inf, naming the epoch and batch (usually: lower the learning rate).
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X, y = np.asarray(X), np.asarray(y)
-    _check_dataset(X, y, loss, "training data")
+    n_outputs = _n_outputs(model, int(np.prod(X.shape[1:])))
+    _check_dataset(X, y, loss, "training data", n_outputs)
     if validation_data is not None:
         x_val, y_val = (np.asarray(a) for a in validation_data)
-        _check_dataset(x_val, y_val, loss, "validation_data")
+        _check_dataset(x_val, y_val, loss, "validation_data", n_outputs)
     rng = np.random.default_rng(rng)
     history = history if history is not None else History()
+    history.stopped_early = False  # this fit's outcome, not that of an earlier one
     first_epoch = history.epoch[-1] + 1 if history.epoch else 1
     n_batches = math.ceil(len(X) / batch_size)
 

@@ -17,17 +17,20 @@ Ray works the same way (``from ray.util.joblib import register_ray; register_ray
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
 
+from ._files import atomic_write, atomic_write_text
 from .callbacks import EarlyStopping
 from .losses import SoftmaxCrossEntropy
 from .model import mlp
@@ -126,14 +129,21 @@ def run_trial(
                  time.perf_counter() - start, asdict(history))
 
 
+def _rank(trial: Trial) -> tuple[bool, float, float]:
+    """Sort key: higher accuracy first, then lower loss; diverged (or NaN) trials last."""
+    failed = trial.diverged or math.isnan(trial.val_accuracy)
+    loss = trial.val_loss if not math.isnan(trial.val_loss) else math.inf
+    return failed, (0.0 if failed else -trial.val_accuracy), loss
+
+
 @dataclass
 class TuningResults:
-    """All trials of a search, best first."""
+    """All trials of a search, best first (diverged trials last)."""
 
     trials: list[Trial]
 
     def __post_init__(self) -> None:
-        self.trials = sorted(self.trials, key=lambda t: (-t.val_accuracy, t.val_loss))
+        self.trials = sorted(self.trials, key=_rank)
 
     @property
     def best(self) -> Trial:
@@ -152,7 +162,29 @@ class TuningResults:
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        return json.dumps([asdict(t) for t in self.trials], indent=2, default=_json_default)
+        """The trials as strict JSON: a non-finite number (a diverged trial's loss) becomes null."""
+        trials = _finite_or_none([asdict(t) for t in self.trials])
+        return json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``results.json`` and the figure ``tuning.png`` into ``out_dir``; return their paths.
+
+        Each file is written atomically (see ``nnlib._files``): an interrupted run never leaves
+        a half-written file behind.
+        """
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_tuning_results  # imported here: nnlib.plots imports this module
+
+        out = Path(out_dir)
+        json_path, figure_path = out / "results.json", out / "tuning.png"
+        atomic_write_text(json_path, self.to_json())
+        fig = plot_tuning_results(self)
+        png = io.BytesIO()  # render in memory, then write the file in one atomic step
+        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        atomic_write(figure_path, lambda f: f.write(png.getvalue()))
+        return {"json": json_path, "figure": figure_path}
 
 
 def _fmt(value: Any) -> str:
@@ -165,8 +197,23 @@ def _fmt(value: Any) -> str:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
-        return value.item()
+        return _finite_or_none(value.item())
     raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every inf or NaN float (in nested lists and dicts too) replaced by None.
+
+    JSON has no infinity or NaN: ``json.dumps`` would write ``Infinity``, which strict parsers
+    (browsers, ``jq``, most languages) reject.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

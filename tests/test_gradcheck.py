@@ -44,8 +44,10 @@ class HalvesBiasGradient(Dense):
 class SigmoidWithoutOneMinus(Sigmoid):
     """Uses σ(z) as the derivative instead of σ(z)(1 - σ(z))."""
 
-    def backward(self, grad_out):
-        return grad_out * self._cached(self._out)
+    def forward(self, x, training=False):
+        s = super().forward(x, training)
+        self._derivative = s.copy()  # σ(z) where σ(z)(1 - σ(z)) belongs
+        return s
 
 
 class CrossEntropyWithoutMean(SoftmaxCrossEntropy):

@@ -530,3 +530,19 @@ def test_summary_key_names_are_fine_in_text_report() -> None:
     # Only the dict output would have clashing keys; a text table can show any name.
     text = classification_report([0, 1, 2], [0, 2, 1], target_names=["a", "accuracy", "c"])
     assert "    accuracy      0.000     0.000     0.000         1\n" in text
+
+
+def test_accuracy_does_not_build_a_confusion_matrix() -> None:
+    """One stray large label must not cost a K×K matrix (200000 would need ~300 GiB)."""
+    import tracemalloc
+
+    y_true, y_pred = np.array([0, 1, 2, 3]), np.array([0, 1, 3000, 3])
+    tracemalloc.start()
+    try:
+        result = accuracy(y_true, y_pred)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result == skm.accuracy_score(y_true, y_pred) == 0.75
+    assert peak < 1_000_000, f"accuracy allocated {peak:,} bytes for 4 labels"  # K×K: 72 MB
+    assert accuracy([0, 1], [0, 200000]) == 0.5

@@ -63,3 +63,12 @@ def test_image_grid_and_misclassified() -> None:
     assert titles == ["0 → O", "O → 0"]
     with pytest.raises(ValueError, match="no misclassified"):
         plot_misclassified(images, y_true, y_true, {0: "O", 1: "0"})
+
+
+def test_misclassified_shows_labels_missing_from_the_mapping() -> None:
+    """``letters`` has labels 1..26; a model with 27 outputs may predict the unused label 0."""
+    letters = {k: chr(64 + k) for k in range(1, 27)}
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    fig = plot_misclassified(images, np.array([1, 2, 26]), np.array([0, 2, 1]), letters)
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.images)
+    assert titles == ["A → 0", "Z → A"]

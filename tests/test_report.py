@@ -81,3 +81,76 @@ def test_write_report_without_history(tmp_path: Path) -> None:
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == 2  # per-class bars and confusion matrix
     assert json.loads(paths["metrics"].read_text())["history"] is None
+
+
+LETTERS = {k: chr(64 + k) + chr(96 + k) for k in range(1, 27)}
+"""The ``letters`` mapping as ``load_emnist`` returns it: labels 1..26, no label 0."""
+
+
+def test_evaluation_metrics_cover_only_the_classes_of_the_mapping() -> None:
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(1, 27, 400)
+    perfect = evaluation_metrics(y_true, y_true, LETTERS)
+    assert perfect["macro"] == {"precision": 1.0, "recall": 1.0, "f1-score": 1.0}
+    assert list(perfect["per_class"]) == list(LETTERS.values())  # no fake class "0"
+    assert np.array_equal(perfect["confusion_matrix"], np.diag(np.bincount(y_true)[1:]))
+    # Imperfect predictions, some of them the unused label 0: identical to scikit-learn's
+    # metrics restricted to the real labels.
+    y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 27, 400))
+    result = evaluation_metrics(y_true, y_pred, LETTERS)
+    labels = sorted(LETTERS)
+    for average in ("macro", "weighted"):
+        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels,
+                                                         average=average, zero_division=0)
+        assert result[average] == {"precision": p, "recall": r, "f1-score": f}
+    assert result["accuracy"] == skm.accuracy_score(y_true, y_pred)
+    assert result["confusion_matrix"] == skm.confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    with pytest.raises(ValueError, match=r"labels \[0\] that are not in the mapping"):
+        evaluation_metrics(np.array([0, 1]), np.array([0, 1]), LETTERS)
+
+
+def test_write_report_for_letters_has_no_class_zero(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(1, 27, 200)
+    y_pred = np.where(rng.random(200) < 0.8, y_true, rng.integers(0, 27, 200))  # 0 included
+    images = rng.integers(0, 256, (200, 28, 28), dtype=np.uint8)
+    paths = write_report(tmp_path, model=mlp(784, [8], 27, rng=0), history=None, y_true=y_true,
+                         y_pred=y_pred, mapping=LETTERS, hyperparameters={}, x_test=images)
+    test = json.loads(paths["metrics"].read_text())["test"]
+    assert "0" not in test["per_class"] and len(test["confusion_matrix"]) == 26
+
+
+def _letters_source(n_train: int, n_test: int) -> DataSource:
+    return DataSource(path="/data/emnist.zip", sha256="ab" * 32, origin="argument",
+                      train_complete=n_train == 124800, test_complete=n_test == 20800,
+                      n_train=n_train, n_test=n_test, official_train=124800, official_test=20800)
+
+
+@pytest.mark.parametrize(
+    ("source", "options", "complete"),
+    [
+        (_letters_source(124800, 20800), {}, True),  # default: the file's flags, as before
+        (_letters_source(124800, 20800), {"n_train_used": 124800}, True),
+        (_letters_source(124800, 20800), {"n_train_used": 1000}, False),  # e.g. --limit 1000
+        (_letters_source(9120, 20800), {"evaluation_only": True}, True),  # train part irrelevant
+        (_letters_source(124800, 300), {"evaluation_only": True}, False),
+        (_letters_source(9120, 20800), {}, False),
+    ],
+    ids=["full", "all-used", "limited", "eval-full-test", "eval-partial-test", "partial-file"],
+)
+def test_partial_label_describes_the_data_actually_used(
+    tmp_path: Path, source: DataSource, options: dict, complete: bool
+) -> None:
+    y = np.random.default_rng(5).integers(1, 27, 50)
+    paths = write_report(tmp_path, model=mlp(784, [4], 27, rng=0), history=None, y_true=y, y_pred=y,
+                         mapping=LETTERS, hyperparameters={}, source=source, **options)
+    page = paths["html"].read_text()
+    assert ("<b>partial</b>" in page) is (not complete)
+    dataset = json.loads(paths["metrics"].read_text())["dataset"]
+    assert dataset["complete"] is complete
+    assert dataset["n_train_used"] == options.get("n_train_used")
+    assert dataset["evaluation_only"] is options.get("evaluation_only", False)
+    if "n_train_used" in options and not complete:
+        assert "training 1,000 of 124,800 images" in page

@@ -98,3 +98,57 @@ def test_a_diverging_trial_is_recorded_not_fatal(digits) -> None:
     diverged = [t for t in results.trials if t.diverged]
     assert len(diverged) == 1 and diverged[0].params["lr"] == 1e30
     assert results.best.params["lr"] == 1e-2 and not results.best.diverged
+
+
+def _trial(lr: float, accuracy: float, loss: float, diverged: bool = False):
+    from nnlib.tuning import Trial
+
+    history = {} if diverged else {"val_loss": [loss, float("nan")], "epoch": [1, 2]}
+    return Trial({"lr": lr}, accuracy, loss, 1, 1, 0.1, history, diverged=diverged)
+
+
+def _strict_json(text: str):
+    """Parse JSON as browsers and jq do: NaN and Infinity are errors."""
+    import json
+
+    def reject(constant: str):
+        raise ValueError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_diverged_trials_are_strict_json_and_sorted_last() -> None:
+    import math
+
+    from nnlib.tuning import TuningResults
+
+    results = TuningResults([_trial(1e30, 0.0, math.inf, diverged=True), _trial(1e-3, 0.9, 0.3),
+                             _trial(1e-4, 0.0, 2.3), _trial(1e-2, 0.8, float("nan"))])
+    assert [t.params["lr"] for t in results.trials] == [1e-3, 1e-2, 1e-4, 1e30]
+    trials = _strict_json(results.to_json())
+    assert [t["params"]["lr"] for t in trials] == [1e-3, 1e-2, 1e-4, 1e30]
+    assert trials[-1]["diverged"] is True and trials[-1]["val_loss"] is None
+    assert trials[0]["history"]["val_loss"] == [0.3, None]
+
+
+def test_save_writes_results_and_figure_atomically(tmp_path, monkeypatch) -> None:
+    import math
+
+    from nnlib import plots
+    from nnlib.tuning import TuningResults
+
+    results = TuningResults([_trial(1e-3, 0.9, 0.3), _trial(1e30, 0.0, math.inf, diverged=True)])
+    paths = results.save(tmp_path / "tune")
+    assert paths == {"json": tmp_path / "tune" / "results.json", "figure": tmp_path / "tune" / "tuning.png"}
+    assert len(_strict_json(paths["json"].read_text())) == 2
+    assert paths["figure"].read_bytes().startswith(b"\x89PNG")
+    before = paths["figure"].read_bytes()
+
+    def broken(_results):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(plots, "plot_tuning_results", broken)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        results.save(tmp_path / "tune")
+    assert paths["figure"].read_bytes() == before  # the previous figure is intact
+    assert sorted(p.name for p in (tmp_path / "tune").iterdir()) == ["results.json", "tuning.png"]

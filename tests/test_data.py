@@ -162,7 +162,7 @@ def sha256_of(path: Path | str) -> str:
 # --------------------------------------------------------------------------- the real data
 
 
-def test_mnist_test_set_is_complete(mnist: EMNIST) -> None:
+def test_mnist_test_set_is_complete(shared_offline_copy: str, mnist: EMNIST) -> None:
     assert mnist.x_test.shape == (10000, 28, 28)
     assert mnist.x_test.dtype == np.uint8
     assert mnist.y_test.shape == (10000,)
@@ -177,7 +177,7 @@ def test_mnist_test_set_is_complete(mnist: EMNIST) -> None:
     assert mnist.x_train.shape == (17368, 28, 28) and mnist.y_train.shape == (17368,)
 
 
-def test_balanced_is_partial_with_47_classes(balanced: EMNIST) -> None:
+def test_balanced_is_partial_with_47_classes(shared_offline_copy: str, balanced: EMNIST) -> None:
     assert balanced.x_train.shape == (9120, 28, 28)
     assert balanced.x_test.shape == (304, 28, 28)
     assert len(balanced.mapping) == balanced.n_classes == 47
@@ -190,7 +190,8 @@ def test_balanced_is_partial_with_47_classes(balanced: EMNIST) -> None:
     assert set(np.unique(balanced.y_train)) <= set(balanced.mapping)
 
 
-def test_describe_reports_file_hash_and_completeness(balanced: EMNIST, offline_zip: str) -> None:
+def test_describe_reports_file_hash_and_completeness(balanced: EMNIST, shared_offline_copy: str) -> None:
+    offline_zip = shared_offline_copy
     text = balanced.describe()
     assert "'balanced'" in text and offline_zip in text
     assert balanced.source.sha256 in text
@@ -199,8 +200,9 @@ def test_describe_reports_file_hash_and_completeness(balanced: EMNIST, offline_z
 
 
 def test_verbose_prints_one_line_with_source_and_completeness(
-    offline_zip: str, capsys: pytest.CaptureFixture[str]
+    shared_offline_copy: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    offline_zip = shared_offline_copy
     load_emnist("balanced", path=offline_zip)
     assert capsys.readouterr().out == (
         f"EMNIST balanced from {offline_zip} (argument): "
@@ -242,7 +244,8 @@ def test_sha256_is_that_of_the_file(mnist: EMNIST, offline_zip: str) -> None:
     assert mnist.source.path == offline_zip and mnist.source.origin == "argument"
 
 
-def test_bymerge_test_is_complete_and_missing_train_is_empty(offline_zip: str) -> None:
+def test_bymerge_test_is_complete_and_missing_train_is_empty(shared_offline_copy: str) -> None:
+    offline_zip = shared_offline_copy
     bymerge = load_emnist("bymerge", path=offline_zip, verbose=False)
     assert bymerge.x_test.shape == (116323, 28, 28)
     assert bymerge.source.test_complete and not bymerge.source.train_complete
@@ -356,7 +359,8 @@ def test_unknown_split_lists_valid_splits() -> None:
         load_emnist("mnst", verbose=False)
 
 
-def test_split_absent_from_the_archive(offline_zip: str) -> None:
+def test_split_absent_from_the_archive(shared_offline_copy: str) -> None:
+    offline_zip = shared_offline_copy
     with pytest.raises(MissingMemberError) as caught:
         load_emnist("letters", path=offline_zip, verbose=False)
     message = str(caught.value)

@@ -3,6 +3,10 @@
 * every non-empty code cell was executed, top to bottom, in one fresh kernel
   (execution counts are exactly 1..N in cell order);
 * no cell has an error output unless it is tagged ``raises-exception``;
+* cells whose output the book shows have it stored: a cell tagged ``nbval-ignore-output``
+  (nbval does not compare it, and the HTML build does not re-execute), a cell that calls
+  ``plt.show()`` (an image) or ``print(`` (text). An executed cell with its outputs cleared would
+  otherwise pass nbval and leave an empty spot in the book;
 * every notebook under book/ is listed in _toc.yml, and every _toc.yml entry exists.
 
 The helpers take paths so they can be pointed at other folders (e.g. in a scratch test).
@@ -76,6 +80,27 @@ def error_problems(nb: dict) -> list[str]:
     return problems
 
 
+def missing_output_problems(nb: dict) -> list[str]:
+    """Cells whose output the book shows but which have none stored (see the module docstring)."""
+    problems = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code" or not _source(cell).strip():
+            continue
+        source, outputs = _source(cell), cell.get("outputs", [])
+        kinds = {out.get("output_type") for out in outputs}
+        # a figure, or the widget that draws figures (interact cells; their static fallback
+        # figures are separate cells)
+        images = any({"image/png", "application/vnd.jupyter.widget-view+json"} & set(out.get("data", {}))
+                     for out in outputs)
+        if "nbval-ignore-output" in _tags(cell) and not outputs:
+            problems.append(f"cell {i}: tagged nbval-ignore-output but has no stored output")
+        if "plt.show()" in source and not images:
+            problems.append(f"cell {i}: calls plt.show() but has no stored image or widget")
+        if "print(" in source and not kinds & {"stream", "error"}:
+            problems.append(f"cell {i}: prints but has no stored text output")
+    return problems
+
+
 def toc_files(toc_path: Path = TOC) -> list[str]:
     """Every ``root``/``file`` entry in a jb-book _toc.yml, as written (no suffix)."""
     with open(toc_path, encoding="utf-8") as f:
@@ -143,6 +168,24 @@ def test_notebooks_have_no_unexpected_errors():
     assert not problems, "error outputs (tag the cell raises-exception if meant):\n" + "\n".join(
         problems
     )
+
+
+def test_shown_outputs_are_stored():
+    problems = _collect(missing_output_problems)
+    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(problems)
+
+
+def test_a_cleared_output_is_noticed():
+    """The check above on a real chapter with one cell's outputs removed (a copy, in memory)."""
+    nb = load_notebook(BOOK / "03_dense.ipynb")
+    assert not missing_output_problems(nb)
+    shown = [i for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code" and c.get("outputs")]
+    for i in shown:
+        cleared = json.loads(json.dumps(nb))
+        cleared["cells"][i]["outputs"] = []
+        source = _source(cleared["cells"][i])
+        if "print(" in source or "plt.show()" in source or "nbval-ignore-output" in _tags(cleared["cells"][i]):
+            assert missing_output_problems(cleared), f"clearing cell {i} went unnoticed"
 
 
 def test_toc_matches_files():

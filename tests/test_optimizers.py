@@ -253,6 +253,33 @@ def test_reusing_an_optimizer_for_a_different_model_is_an_error():
 # ---------------------------------------------------------------------- optional: PyTorch
 
 
+def textbook_adam_with_weight_decay(w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the gradient,
+    written out directly in float64 (no scratch arrays, no folded bias corrections)."""
+    w, m, v = np.array(w, dtype=np.float64), 0.0, 0.0
+    for t in range(1, steps + 1):
+        g = 2 * (w - target) + weight_decay * w
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
+    """Ten steps on a quadratic loss with weight decay, against the textbook algorithm above
+    (the torch-free counterpart of the optional PyTorch check below)."""
+    rng = np.random.default_rng(0)
+    w0, target = rng.standard_normal(5), rng.standard_normal(5)
+    model, opt = one_parameter(list(w0)), Adam(lr=0.05, weight_decay=0.01)
+    for _ in range(10):
+        model.grads["w"][:] = 2 * (model.params["w"] - target)  # gradient of |w - target|²
+        opt.step(model)
+    expected = textbook_adam_with_weight_decay(w0, target, lr=0.05, weight_decay=0.01, steps=10)
+    assert not np.allclose(expected, w0, atol=0.1)  # the weights really moved
+    np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
+
+
 def test_adam_matches_torch_over_several_steps():
     """Optional cross-check against an independent implementation (skipped without torch).
 

@@ -335,9 +335,10 @@ def test_interrupt_while_writing_checkpoint_files_resumes_consistently(
 # ------------------------------------------------------------------ 5. missing parts of the data set
 
 
-def test_missing_training_part_is_reported_before_training(offline_zip, tmp_path, capsys) -> None:
+def test_missing_training_part_is_reported_before_training(shared_offline_copy, tmp_path, capsys) -> None:
     """The offline copy holds only the test part of bymerge: say so (and where to look) before
     building a model or creating the run directory."""
+    offline_zip = shared_offline_copy
     out = tmp_path / "run"
     assert cli.main(["train", "--split", "bymerge", "--data", offline_zip, "--no-download",
                      "--out", str(out)]) == 1

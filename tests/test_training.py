@@ -122,14 +122,17 @@ def test_same_seeds_give_bit_identical_history(toy_data):
     both driven by seeds), record exactly the same metrics: equality, not closeness."""
     x, y = toy_data
 
-    def run() -> dict:
-        model = mlp(6, [16], 3, dropout=0.3, rng=5)
+    def run(shuffle_seed: int = 6, model_seed: int = 5) -> dict:
+        model = mlp(6, [16], 3, dropout=0.3, rng=model_seed)
         h = quiet_fit(model, SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=4, batch_size=8,
-                      validation_data=(x[:16], y[:16]), rng=6)
+                      validation_data=(x[:16], y[:16]), rng=shuffle_seed)
         return h.metrics()
 
     first, second = run(), run()
     assert first == second
+    # ... and the seeds do matter: changing either one changes the history.
+    assert run(shuffle_seed=7)["train_loss"] != first["train_loss"]
+    assert run(model_seed=8)["train_loss"] != first["train_loss"]
     assert len(first["train_loss"]) == 4 and len(first["val_accuracy"]) == 4
     assert "epoch_time" not in first  # timings vary and are excluded on purpose
 
@@ -151,8 +154,24 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     y = rng.integers(0, 4, size=20)
     model = mlp(9, [6], 4, activation=activation, dropout=0.2, rng=1)
     opt = make_optimizer()
+    # Spy on every array that flows forward and backward during fit: a float64 intermediate
+    # would not show in the preallocated float32 parameters, gradients and optimizer state.
+    seen: list[tuple[str, np.dtype]] = []
+    for layer in model.layers:
+        def spy(method, where):
+            def wrapped(arr, *args, **kwargs):
+                out = method(arr, *args, **kwargs)
+                seen.append((f"{where} in", arr.dtype))
+                if out is not None:
+                    seen.append((f"{where} out", out.dtype))
+                return out
+            return wrapped
+        layer.forward = spy(layer.forward, f"{type(layer).__name__}.forward")
+        layer.backward = spy(layer.backward, f"{type(layer).__name__}.backward")
     quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=2, batch_size=8, rng=2,
               validation_data=(x, y))
+    assert len(seen) > 4 * len(model.layers)
+    assert [(where, dt) for where, dt in seen if dt != np.float32] == []
     for p in model.parameters():
         assert p.value.dtype == np.float32, p.name
         assert p.grad.dtype == np.float32, p.name

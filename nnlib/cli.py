@@ -31,6 +31,7 @@ import numpy as np
 from . import data, metrics, report
 from ._files import atomic_write, atomic_write_text
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
+from .dropout import Dropout
 from .history import History
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
@@ -193,19 +194,24 @@ def _save_json(path: Path, value: Any) -> None:
 class ResumeCheckpoint(Callback):
     """After every epoch, write everything ``--resume`` needs to one file, ``checkpoint.npz``.
 
-    The epoch number, the history, the weights (``model/<name>``) and the optimizer's state
-    (``optimizer/<name>``, e.g. Adam's moment estimates) go into a single file with a single
-    atomic write, so they always belong to the same epoch: a run interrupted at any moment resumes
-    from the last complete epoch. ``history.json`` is a readable copy of the history.
+    The epoch number, the history, the weights (``model/<name>``), the optimizer's state
+    (``optimizer/<name>``, e.g. Adam's moment estimates) and the states of the random generators
+    (``rng/<name>``: the shuffling order and every dropout layer's masks) go into a single file with
+    a single atomic write, so they always belong to the same epoch: a run interrupted at any moment
+    resumes from the last complete epoch, and continues exactly as if it had never stopped.
+    ``history.json`` is a readable copy of the history.
     """
 
-    def __init__(self, out: Path, optimizer: Optimizer) -> None:
-        self.out, self.optimizer = out, optimizer
+    def __init__(self, out: Path, optimizer: Optimizer, rngs: dict[str, np.random.Generator]) -> None:
+        self.out, self.optimizer, self.rngs = out, optimizer, rngs
 
     def on_epoch_end(self, epoch: int, history: History, model: Sequential) -> bool:
         arrays = {"epoch": np.array(epoch), "history": np.array(history.to_json())}
         arrays |= {f"model/{p.name}": p.value for p in model.parameters()}
         arrays |= {f"optimizer/{name}": a for name, a in self.optimizer.state_dict().items()}
+        # A generator's state is a small dict of (large) integers: stored as JSON text.
+        arrays |= {f"rng/{name}": np.array(json.dumps(gen.bit_generator.state))
+                   for name, gen in self.rngs.items()}
         atomic_write(self.out / CHECKPOINT, lambda f: np.savez(f, **arrays))
         atomic_write_text(self.out / "history.json", history.to_json())
         return False
@@ -235,8 +241,15 @@ def _read_checkpoint(out: Path) -> tuple[History, dict[str, np.ndarray]]:
     return history, saved
 
 
-def _restore(saved: dict[str, np.ndarray], model: Sequential, optimizer: Optimizer, out: Path) -> None:
-    """Copy a checkpoint's weights into ``model`` and its state into ``optimizer``."""
+def _generators(model: Sequential, shuffle: np.random.Generator) -> dict[str, np.random.Generator]:
+    """The random generators a training run draws from, by name: shuffling, and each dropout layer."""
+    return {"shuffle": shuffle} | {f"dropout/{i}": layer.rng for i, layer in enumerate(model.layers)
+                                   if isinstance(layer, Dropout)}
+
+
+def _restore(saved: dict[str, np.ndarray], model: Sequential, optimizer: Optimizer,
+             rngs: dict[str, np.random.Generator], out: Path) -> None:
+    """Copy a checkpoint's weights into ``model``, its state into ``optimizer`` and ``rngs``."""
     weights = {name.removeprefix("model/"): a for name, a in saved.items() if name.startswith("model/")}
     params = {p.name: p.value for p in model.parameters()}
     if set(weights) != set(params) or any(weights[n].shape != params[n].shape for n in params):
@@ -245,6 +258,11 @@ def _restore(saved: dict[str, np.ndarray], model: Sequential, optimizer: Optimiz
         value[...] = weights[name]
     optimizer.load_state_dict({name.removeprefix("optimizer/"): a for name, a in saved.items()
                                if name.startswith("optimizer/")})
+    if any(f"rng/{name}" not in saved for name in rngs):
+        raise ValueError(f"{out / CHECKPOINT} has no random-generator states (written by an older nnlib): "
+                         f"start again with another --out")
+    for name, gen in rngs.items():
+        gen.bit_generator.state = json.loads(str(saved[f"rng/{name}"]))
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -282,8 +300,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     # A resumed run rebuilds the same model (same seed), then loads the checkpoint's weights.
     model = mlp(28 * 28, config["hidden"], dataset.n_classes, activation=config["activation"],
                 dropout=config["dropout"], rng=config["seed"])
+    # The shuffling generator is created here, not inside fit, so that its state can be saved
+    # after every epoch and restored on --resume (default_rng(seed) gives the same order either way).
+    rngs = _generators(model, np.random.default_rng(config["seed"]))
     if history is not None:
-        _restore(saved, model, optimizer, out)
+        _restore(saved, model, optimizer, rngs, out)
         if best == last:  # an interrupt may have come between writing checkpoint.npz and best.npz
             model.save(out / "best.npz")
         print(f"Resuming {out} after epoch {last} for {remaining} more epoch(s)")
@@ -293,7 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(model.summary())
     # ResumeCheckpoint first: best.npz is never newer than checkpoint.npz. The trackers of
     # EarlyStopping and ModelCheckpoint take the epochs of a resumed history into account.
-    callbacks = [ResumeCheckpoint(out, optimizer),
+    callbacks = [ResumeCheckpoint(out, optimizer, rngs),
                  EarlyStopping("val_loss", patience=config["patience"]),
                  ModelCheckpoint(out / "best.npz", monitor="val_loss")]
     try:
@@ -301,7 +322,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         with np.errstate(over="ignore", invalid="ignore"):
             history = fit(model, SoftmaxCrossEntropy(), optimizer, x_train, y_train, epochs=remaining,
                           batch_size=config["batch_size"], validation_data=(x_val, y_val),
-                          rng=config["seed"] + (len(history) if history else 0), callbacks=callbacks,
+                          rng=rngs["shuffle"], callbacks=callbacks,
                           progress=not args.no_progress, history=history)
     except KeyboardInterrupt:
         if (out / CHECKPOINT).exists():

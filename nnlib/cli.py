@@ -355,11 +355,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                          f"{dataset.n_classes} classes: evaluate it on the split it was trained on")
     x_test, y_test = dataset.x_test[: args.limit], dataset.y_test[: args.limit]  # [:None]: all
     y_pred = model.predict(x_test)
-    names = [dataset.mapping[k] for k in sorted(dataset.mapping)]
-    n_classes = dataset.n_classes
-    if len(names) != n_classes:
-        names = [dataset.mapping.get(k, str(k)) for k in range(n_classes)]
-    print(metrics.classification_report(y_test, y_pred, target_names=names, n_classes=n_classes))
+    labels = sorted(dataset.mapping)  # the split's classes (letters: 1..26, there is no class 0)
+    print(metrics.classification_report(y_test, y_pred, n_classes=dataset.n_classes, labels=labels,
+                                        target_names=[dataset.mapping[k] for k in labels]))
     if args.out:
         hyperparameters = {"model": str(args.model), "limit": args.limit}
         paths = report.write_report(args.out, model=model, history=None, y_true=y_test,

@@ -55,7 +55,7 @@ Score = NDArray[np.float64] | float
 _AVERAGES: tuple[str | None, ...] = (None, "macro", "micro", "weighted")
 
 # Keys that `classification_report(output_dict=True)` uses for its summary rows.
-_SUMMARY_KEYS = ("accuracy", "macro avg", "weighted avg")
+_SUMMARY_KEYS = ("accuracy", "micro avg", "macro avg", "weighted avg")
 
 
 # --------------------------------------------------------------------------------------------
@@ -522,6 +522,7 @@ def classification_report(
     n_classes: int | None = None,
     digits: int = 3,
     output_dict: bool = False,
+    labels: Sequence[int] | None = None,
 ) -> str | dict[str, Any]:
     r"""Summarise precision, recall, F1 and support of every class in one table.
 
@@ -551,6 +552,13 @@ def classification_report(
         Number of decimals shown in the text table (ignored when ``output_dict=True``).
     output_dict : bool, default False
         Return a nested dict instead of text.
+    labels : sequence of int, optional
+        The classes to report, in this order (scikit-learn's ``labels``), e.g. ``range(1, 27)``
+        for EMNIST ``letters``, whose labels start at 1. Rows and the macro and weighted averages
+        cover only these classes, and ``target_names`` names them. If ``y_true`` or ``y_pred``
+        holds a class that is not among them, the ``accuracy`` row (which would count it) is
+        replaced by a ``micro avg`` row over these classes, as in scikit-learn. Default: all
+        :math:`K` classes.
 
     Returns
     -------
@@ -593,20 +601,29 @@ def classification_report(
 
     yt, yp, k = _validate_labels(y_true, y_pred, n_classes)
 
+    if labels is None:
+        shown = np.arange(k)
+    else:
+        shown = _check_label_array(labels, "labels")
+        _check_labels_in_range(shown, "labels", k)
+        if len(np.unique(shown)) != len(shown):
+            raise ValueError(f"labels must be distinct, got {list(shown)}")
+    m = len(shown)  # number of rows of the table
     if target_names is None:
-        target_names = [str(c) for c in range(k)]
-    if len(target_names) != k:
+        target_names = [str(c) for c in shown]
+    if len(target_names) != m:
         hint = ""
-        if n_classes is None and len(target_names) > k:
+        if n_classes is None and labels is None and len(target_names) > k:
             hint = (
                 f"; pass n_classes={len(target_names)} if the last classes are absent "
                 f"from both y_true and y_pred"
             )
         raise ValueError(
-            f"target_names must have one name per class (n_classes = {k}), "
+            f"target_names must have one name per class "
+            f"({'len(labels)' if labels is not None else 'n_classes'} = {m}), "
             f"got {len(target_names)} names{hint}"
         )
-    if len(set(target_names)) != k:
+    if len(set(target_names)) != m:
         raise ValueError(f"target_names must be distinct, got {target_names!r}")
     if output_dict and set(target_names) & set(_SUMMARY_KEYS):
         raise ValueError(
@@ -615,9 +632,16 @@ def classification_report(
         )
 
     cm = _confusion_matrix(yt, yp, k)
-    prec, rec, f1, support = _per_class_scores(cm)
-    n = int(cm.sum())
-    acc = float(np.trace(cm) / n)
+    prec, rec, f1, support = (scores[shown] for scores in _per_class_scores(cm))
+    n = int(support.sum())  # the samples whose true class is one of the rows
+    # Accuracy counts every sample; it is the micro average of the rows only when no sample has a
+    # true or predicted class outside them. Otherwise report that micro average instead.
+    present = np.flatnonzero(cm.sum(axis=0) + cm.sum(axis=1))
+    micro_is_accuracy = bool(np.isin(present, shown).all())
+    acc = float(np.trace(cm) / cm.sum())
+    tp, predicted = int(np.diag(cm)[shown].sum()), int(cm.sum(axis=0)[shown].sum())
+    micro = (float(_safe_divide(tp, predicted)), float(_safe_divide(tp, n)),
+             float(_safe_divide(2 * tp, predicted + n)), n)
     headers = ("precision", "recall", "f1-score", "support")
     rows: dict[str, tuple[float, float, float, int]] = {
         name: (float(p), float(r), float(f), int(s))
@@ -625,10 +649,9 @@ def classification_report(
     }
     averages = {
         "macro avg": (float(np.mean(prec)), float(np.mean(rec)), float(np.mean(f1)), n),
+        # (0 when no sample's true class is among the rows, like scikit-learn's zero_division=0)
         "weighted avg": (
-            float(np.average(prec, weights=support)),
-            float(np.average(rec, weights=support)),
-            float(np.average(f1, weights=support)),
+            *(float(np.average(s, weights=support)) if n else 0.0 for s in (prec, rec, f1)),
             n,
         ),
     }
@@ -637,7 +660,10 @@ def classification_report(
         report: dict[str, Any] = {
             name: dict(zip(headers, row, strict=True)) for name, row in rows.items()
         }
-        report["accuracy"] = acc
+        if micro_is_accuracy:
+            report["accuracy"] = acc
+        else:
+            report["micro avg"] = dict(zip(headers, micro, strict=True))
         for name, row in averages.items():
             report[name] = dict(zip(headers, row, strict=True))
         return report
@@ -650,9 +676,11 @@ def classification_report(
     for name, row in rows.items():
         text += row_fmt.format(name, *row, width=width, digits=digits)
     text += "\n"
-    # The accuracy row leaves the precision and recall columns blank.
-    text += "{:>{width}s} ".format("accuracy", width=width) + " " * 20
-    text += f" {acc:>9.{digits}f} {n:>9}\n"
+    if micro_is_accuracy:  # the accuracy row leaves the precision and recall columns blank
+        text += "{:>{width}s} ".format("accuracy", width=width) + " " * 20
+        text += f" {acc:>9.{digits}f} {n:>9}\n"
+    else:
+        text += row_fmt.format("micro avg", *micro, width=width, digits=digits)
     for name, row in averages.items():
         text += row_fmt.format(name, *row, width=width, digits=digits)
     return text

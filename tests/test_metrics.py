@@ -546,3 +546,34 @@ def test_accuracy_does_not_build_a_confusion_matrix() -> None:
     assert result == skm.accuracy_score(y_true, y_pred) == 0.75
     assert peak < 1_000_000, f"accuracy allocated {peak:,} bytes for 4 labels"  # K×K: 72 MB
     assert accuracy([0, 1], [0, 200000]) == 0.5
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_classification_report_with_labels_matches_sklearn(data) -> None:
+    """``labels=`` picks and orders the rows as in scikit-learn, including a micro-average row
+    when some sample's class is not among them (EMNIST letters: labels 1..26, no class 0)."""
+    n_classes = data.draw(st.integers(2, 6))
+    n = data.draw(st.integers(1, 40))
+    y_true = np.array(data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n)))
+    y_pred = np.array(data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n)))
+    labels = data.draw(st.lists(st.integers(0, n_classes - 1), min_size=1, max_size=n_classes,
+                                unique=True))
+    names = [f"class {c}" for c in labels]
+    ours = classification_report(y_true, y_pred, n_classes=n_classes, labels=labels,
+                                 target_names=names, output_dict=True)
+    theirs = skm.classification_report(y_true, y_pred, labels=labels, target_names=names,
+                                       output_dict=True, zero_division=0)
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        if isinstance(value, dict):
+            for metric, number in value.items():
+                assert ours[key][metric] == pytest.approx(number, rel=1e-12, abs=1e-12), (key, metric)
+        else:
+            assert ours[key] == pytest.approx(value, rel=1e-12)
+    # The text table has the same rows in the same order (scikit-learn prints support as a float
+    # when labels are given, so the texts themselves are not compared).
+    text = classification_report(y_true, y_pred, n_classes=n_classes, labels=labels, target_names=names)
+    width = max(len(name) for name in [*names, "weighted avg"])  # the first column
+    row_names = [line[:width].strip() for line in text.splitlines()[1:] if line.strip()]
+    assert row_names == list(theirs)

@@ -28,6 +28,7 @@ import contextlib
 import gzip
 import hashlib
 import http.client
+import io
 import os
 import tempfile
 import urllib.request
@@ -441,6 +442,12 @@ def _splits_in(archive: zipfile.ZipFile) -> list[str]:
     return [s for s in SPLITS if member_name(s, "test", "images") in archive.NameToInfo]
 
 
+# The largest file in NIST's archive: the byclass/bymerge training images, 697,932 x 28 x 28 bytes
+# plus the 16-byte IDX header. A member that is, or decompresses to, more than that is not EMNIST
+# (for instance a "zip bomb", a few kB that expand to gigabytes): reading stops at this size.
+MAX_MEMBER_BYTES = 697_932 * 28 * 28 + 16
+
+
 def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
     """Read one member's bytes (the zip's CRC-32 is checked), or raise a clear ``ValueError``.
 
@@ -453,6 +460,10 @@ def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
             f"{member} is missing from {path} (splits present: "
             f"{', '.join(_splits_in(archive)) or 'none'})"
         )
+    size = archive.getinfo(member).file_size  # zipfile never returns more than this
+    if size > MAX_MEMBER_BYTES:
+        raise ValueError(f"{member} in {path} declares {size:,} bytes, more than the largest EMNIST "
+                         f"file ({MAX_MEMBER_BYTES:,}); {GET_A_GOOD_COPY}")
     try:
         return archive.read(member)
     except (
@@ -470,9 +481,13 @@ def _read_idx_member(archive: zipfile.ZipFile, member: str, path: str) -> np.nda
     """Decompress one ``.gz`` member and parse it as IDX, naming file and member on error."""
     compressed = _read_member(archive, member, path)
     try:
-        raw = gzip.decompress(compressed)
+        with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
+            raw = stream.read(MAX_MEMBER_BYTES + 1)  # never more (see MAX_MEMBER_BYTES)
     except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{member} in {path} is not a valid gzip file: {error}") from error
+    if len(raw) > MAX_MEMBER_BYTES:
+        raise ValueError(f"{member} in {path} decompresses to more than the largest EMNIST file "
+                         f"({MAX_MEMBER_BYTES:,} bytes); {GET_A_GOOD_COPY}")
     try:
         return read_idx(raw)
     except ValueError as error:

@@ -182,3 +182,32 @@ def test_downloaded_archive_gets_the_usual_file_mode(
     )
     assert destination.read_bytes() == payload
     assert stat.S_IMODE(destination.stat().st_mode) == _files._default_mode()  # not 0o600
+
+
+# --------------------------------------------------------------------------- oversized members
+
+
+def test_a_member_that_expands_beyond_any_emnist_file_is_refused(mnist_members, tmp_path, monkeypatch):
+    """A "zip bomb": a small gzip member that decompresses to far more than the largest EMNIST file.
+    Reading stops at that size with a clear error instead of filling the memory. (The limit is
+    lowered here so that the test needs kilobytes, not the real 547 MB.)"""
+    images = member_name("mnist", "test", "images")
+    # the largest real member still fits exactly
+    limit = max(len(gzip.decompress(v)) for k, v in mnist_members.items() if k.endswith(".gz"))
+    monkeypatch.setattr(data, "MAX_MEMBER_BYTES", limit)
+    assert len(load_emnist("mnist", path=write_zip(tmp_path / "ok.zip", mnist_members),
+                           verbose=False).x_test) == 20
+    bomb = gzip.compress(bytes(100 * limit))  # zeros compress ~1000:1
+    assert len(bomb) < limit
+    path = write_zip(tmp_path / "bomb.zip", {**mnist_members, images: bomb})
+    with pytest.raises(ValueError, match="decompresses to more than the largest EMNIST file"):
+        load_emnist("mnist", path=path, verbose=False)
+
+
+def test_a_member_declaring_more_than_any_emnist_file_is_refused(mnist_members, tmp_path, monkeypatch):
+    """The zip layer: a member whose declared size exceeds the limit is not even decompressed."""
+    images = member_name("mnist", "test", "images")
+    monkeypatch.setattr(data, "MAX_MEMBER_BYTES", len(mnist_members[images]) - 1)
+    path = write_zip(tmp_path / "big.zip", mnist_members)
+    with pytest.raises(ValueError, match=r"declares .* bytes, more than the largest EMNIST file"):
+        load_emnist("mnist", path=path, verbose=False)

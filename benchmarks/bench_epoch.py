@@ -7,7 +7,7 @@ softmax cross-entropy, Adam (lr 1e-3), batch size 128, float32, one epoch over 1
 Run from the repository root (the PyTorch columns need torch; everything else runs without)::
 
     python benchmarks/bench_epoch.py                       # everything (10 minutes quiet, 30+ busy)
-    python benchmarks/bench_epoch.py --quick               # small subset, 1 thread, ~3 minutes
+    python benchmarks/bench_epoch.py --quick               # small subset, 1 thread, 1-3 minutes
     python benchmarks/bench_epoch.py --sections epoch,eval --repeats 3 --threads 1
 
 Sections (``--sections``, comma-separated; default all):
@@ -16,7 +16,8 @@ Sections (``--sections``, comma-separated; default all):
   and PyTorch fused Adam, interleaved and repeated, per thread count; PASS/FAIL targets.
 * ``eval``: evaluation of 18,800 images (``nnlib.evaluate`` vs PyTorch ``inference_mode``).
 * ``profile``: where nnlib's epoch goes (matrix products vs everything else), 1 thread.
-* ``scaling``: time per sample vs batch size and hidden width (table + results/scaling.png).
+* ``scaling``: time per sample vs batch size and hidden width (table, and a plot saved beside the
+  output file with the suffix ``.png``, e.g. results/bench_epoch.png).
 * ``memory``: peak RSS of a full training run, data loading included, in a subprocess.
 * ``proposals``: patched copies of library functions (``proposals.py``) vs the library.
 
@@ -471,8 +472,9 @@ def section_scaling(args, w: common.Workload, log: Tee, summary: list[str]) -> N
                 line += (f" {row['torch']:8.2f} {row['fused']:8.2f} "
                          f"{row['nnlib'] / row['torch']:8.2f} {row['nnlib'] / row['fused']:8.2f}")
             log(line)
-    plot_scaling(rows, RESULTS / "scaling.png")
-    log(f"  plot saved to {RESULTS / 'scaling.png'}")
+    plot = args.out.with_suffix(".png")  # beside the text output, e.g. results/bench_epoch.png
+    plot_scaling(rows, plot)
+    log(f"  plot saved to {plot}")
 
 
 def plot_scaling(rows: list[dict], path: Path) -> None:
@@ -645,8 +647,9 @@ def main() -> None:
                         help="12,800 samples, 2 rounds, 1 thread, small scaling subset")
     parser.add_argument("--verbose", action="store_true", help="print every timed run")
     parser.add_argument("--out", type=Path, default=None,
-                        help="also write the output here (default results/bench_epoch.txt, "
-                             "results/bench_epoch_quick.txt with --quick)")
+                        help="also write the output here, and the scaling plot beside it as .png "
+                             "(default results/bench_epoch.txt, results/bench_epoch_quick.txt with "
+                             "--quick: these overwrite the committed results)")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.repeats, args.threads = 12_800, 2, "1"
@@ -657,7 +660,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
     RESULTS.mkdir(exist_ok=True)
-    out = args.out or RESULTS / ("bench_epoch_quick.txt" if args.quick else "bench_epoch.txt")
+    out = args.out = args.out or RESULTS / ("bench_epoch_quick.txt" if args.quick else "bench_epoch.txt")
     log = Tee(out)
     log(f"bench_epoch.py {' '.join(sys.argv[1:])}  ({time.strftime('%Y-%m-%d %H:%M:%S')})")
     log("machine: " + common.machine_line())

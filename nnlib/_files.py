@@ -9,16 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-# The umask can only be read by setting it (os.umask returns the previous value), which races
-# with other threads creating files at that moment. So it is read once, at import, and restored
-# at once; the brief placeholder is the common 0o022, never 0 (world-writable files).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+
+def _current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    Linux reports it in /proc/self/status. Elsewhere it can only be read by setting it
+    (``os.umask`` returns the previous value), which races with other threads creating files at
+    that moment, so the brief placeholder is the common 0o022, never 0 (world-writable files).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _default_mode() -> int:
-    """The permissions a newly created file gets: 0o666 minus the process's umask."""
-    return 0o666 & ~_UMASK
+    """The permissions a newly created file gets: 0o666 minus the process's current umask."""
+    return 0o666 & ~_current_umask()
 
 
 def _mode_for(path: Path) -> int:

@@ -605,6 +605,8 @@ def classification_report(
         shown = np.arange(k)
     else:
         shown = _check_label_array(labels, "labels")
+        if n_classes is None and shown.min() >= 0:  # a requested class may be absent from both
+            k = max(k, int(shown.max()) + 1)
         _check_labels_in_range(shown, "labels", k)
         if len(np.unique(shown)) != len(shown):
             raise ValueError(f"labels must be distinct, got {list(shown)}")

@@ -66,7 +66,10 @@ class Optimizer:
         if self.schedule is None:
             return self.lr
         t = self.iterations
-        factor = check_number(self.schedule(t), f"the learning-rate factor schedule({t}) at step {t}",
+        factor = self.schedule(t)
+        if isinstance(factor, np.ndarray) and factor.ndim == 0:  # e.g. np.cos(...) of a scalar array
+            factor = factor.item()
+        factor = check_number(factor, f"the learning-rate factor schedule({t}) at step {t}",
                               low=0.0)
         return self.lr * factor
 

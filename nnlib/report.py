@@ -97,7 +97,7 @@ def _count(value: Any) -> str:
 
 
 def _partial_parts(provenance: Mapping[str, Any], n_train_used: int | None,
-                   evaluation_only: bool) -> list[str]:
+                   evaluation_only: bool, n_test_used: int) -> list[str]:
     """The parts of the data set that the report's numbers rest on only in part.
 
     An empty list means complete data: the whole official test set and, unless
@@ -109,9 +109,9 @@ def _partial_parts(provenance: Mapping[str, Any], n_train_used: int | None,
         used = provenance.get("n_train") if n_train_used is None else n_train_used
         if not provenance.get("train_complete") or (n_train_used is not None and used != official):
             partial.append(f"training {_count(used)} of {_count(official)} images")
-    if not provenance.get("test_complete"):
-        partial.append(f"test {_count(provenance.get('n_test'))} of "
-                       f"{_count(provenance.get('official_test'))} images")
+    official_test = provenance.get("official_test")
+    if not provenance.get("test_complete") or n_test_used != official_test:  # e.g. evaluate --limit
+        partial.append(f"test {_count(n_test_used)} of {_count(official_test)} images")
     return partial
 
 
@@ -174,7 +174,7 @@ def write_report(
     provenance = _jsonable(source)
     partial: list[str] = []
     if isinstance(provenance, dict):
-        partial = _partial_parts(provenance, n_train_used, evaluation_only)
+        partial = _partial_parts(provenance, n_train_used, evaluation_only, n_test_used=len(y_true))
         provenance = {**provenance, "n_train_used": n_train_used, "evaluation_only": evaluation_only,
                       "complete": not partial}
     document = {

@@ -127,7 +127,7 @@ def load_model(path: str | Path) -> Sequential:
             )
     try:
         model = Sequential(LAYER_TYPES[entry["type"]](**entry["config"]) for entry in entries)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, KeyError) as err:
         raise ValueError(f"{path} has an invalid architecture: {err}") from err
 
     for param in model.parameters():

@@ -269,3 +269,33 @@ def test_layers_with_different_dtypes_are_refused():
         ValueError, match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] .* float32"
     ):
         Sequential([Dense(3, 4), ReLU(), Dense(4, 2, dtype=np.float64)])
+
+
+def test_atomic_write_follows_a_umask_changed_after_import(tmp_path) -> None:
+    """The mode of a new file follows the umask in force when it is written, not at import."""
+    from nnlib._files import atomic_write_text
+
+    old = os.umask(0o077)
+    try:
+        atomic_write_text(tmp_path / "private.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "private.txt").st_mode) == 0o600
+
+
+def test_architecture_entry_without_config_is_a_value_error(tmp_path) -> None:
+    """A malformed layer entry (no "config") is reported as an invalid architecture."""
+    path = tmp_path / "m.npz"
+    mlp(3, [4], 2, rng=0).save(path)
+    with np.load(path, allow_pickle=False) as f:
+        spec = json.loads(str(f["architecture"]))
+        arrays = {k: f[k] for k in f.files if k not in ("architecture", "sha256")}
+    del spec["layers"][1]["config"]  # the ReLU
+    forge(path, spec, arrays)
+    with pytest.raises(ValueError, match="invalid architecture"):
+        Sequential.load(path)
+
+
+def test_schedule_may_return_a_zero_dimensional_array() -> None:
+    opt = SGD(0.1, schedule=lambda t: np.cos(np.array(0.0)))
+    assert opt.current_lr == pytest.approx(0.1)

@@ -577,3 +577,16 @@ def test_classification_report_with_labels_matches_sklearn(data) -> None:
     width = max(len(name) for name in [*names, "weighted avg"])  # the first column
     row_names = [line[:width].strip() for line in text.splitlines()[1:] if line.strip()]
     assert row_names == list(theirs)
+
+
+def test_classification_report_labels_may_name_a_class_absent_from_both_arrays() -> None:
+    """Without n_classes, a requested label above every seen one is a class of support 0, as in
+    scikit-learn (not an out-of-range error)."""
+    y_true, y_pred = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
+    ours = classification_report(y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True)
+    theirs = skm.classification_report(y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True,
+                                       zero_division=0)
+    assert ours["3"] == {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}
+    for key in ("macro avg", "weighted avg"):
+        for metric in ("precision", "recall", "f1-score"):
+            assert ours[key][metric] == pytest.approx(theirs[key][metric], rel=1e-12)

@@ -42,10 +42,11 @@ def test_evaluation_metrics_agree_with_nnlib_metrics() -> None:
 
 
 def _source(complete: bool) -> DataSource:
+    """A made-up split whose official test part has the 300 images of ``_run``."""
     n = 112800 if complete else 9120
     return DataSource(path="/data/emnist.zip", sha256="ab" * 32, origin="argument",
-                      train_complete=complete, test_complete=complete, n_train=n, n_test=300,
-                      official_train=112800, official_test=18800)
+                      train_complete=complete, test_complete=complete, n_train=n,
+                      n_test=300 if complete else 200, official_train=112800, official_test=300)
 
 
 @pytest.mark.parametrize("complete", [True, False])
@@ -137,13 +138,18 @@ def _letters_source(n_train: int, n_test: int) -> DataSource:
         (_letters_source(9120, 20800), {"evaluation_only": True}, True),  # train part irrelevant
         (_letters_source(124800, 300), {"evaluation_only": True}, False),
         (_letters_source(9120, 20800), {}, False),
+        (_letters_source(124800, 20800), {"evaluation_only": True, "n_test": 100}, False),
     ],
-    ids=["full", "all-used", "limited", "eval-full-test", "eval-partial-test", "partial-file"],
+    ids=["full", "all-used", "limited", "eval-full-test", "eval-partial-test", "partial-file",
+         "eval-limited-test"],
 )
 def test_partial_label_describes_the_data_actually_used(
     tmp_path: Path, source: DataSource, options: dict, complete: bool
 ) -> None:
-    y = np.random.default_rng(5).integers(1, 27, 50)
+    # as many test labels as the file holds, unless fewer are used (evaluate --limit)
+    options = dict(options)  # a copy: the parameter set is shared
+    n_test = options.pop("n_test", source.n_test)
+    y = np.random.default_rng(5).integers(1, 27, n_test)
     paths = write_report(tmp_path, model=mlp(784, [4], 27, rng=0), history=None, y_true=y, y_pred=y,
                          mapping=LETTERS, hyperparameters={}, source=source, **options)
     page = paths["html"].read_text()
@@ -154,3 +160,5 @@ def test_partial_label_describes_the_data_actually_used(
     assert dataset["evaluation_only"] is options.get("evaluation_only", False)
     if "n_train_used" in options and not complete:
         assert "training 1,000 of 124,800 images" in page
+    if n_test == 100:
+        assert "test 100 of 20,800 images" in page

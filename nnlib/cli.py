@@ -349,7 +349,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = Sequential.load(args.model)
     dataset = _load(args, train=False, test=True)
-    n_outputs = model.layers[-1].output_shape((0,))[-1]
+    n_outputs = model.output_shape((28 * 28,))[-1]
     if n_outputs != dataset.n_classes:
         raise UsageError(f"{args.model} has {n_outputs} outputs but EMNIST {args.split} has "
                          f"{dataset.n_classes} classes: evaluate it on the split it was trained on")

@@ -131,6 +131,13 @@ class Sequential:
             batch = as_model_input(x[start:start + batch_size], self.dtype, "x")
             yield self.forward(batch, training=False)
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of one sample's output for samples of ``input_shape`` (e.g. ``(784,)`` -> ``(47,)``)."""
+        shape = input_shape
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
     # ------------------------------------------------------------------ description and files
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts."""

@@ -17,14 +17,6 @@ from .model import Sequential
 from .optimizers import Optimizer
 
 
-def _n_outputs(model: Sequential, n_features: int) -> int:
-    """Width of the model's output for samples with ``n_features`` features (read off the layers)."""
-    shape: tuple[int, ...] = (n_features,)
-    for layer in model.layers:
-        shape = layer.output_shape(shape)
-    return shape[-1]
-
-
 def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_outputs: int) -> None:
     """Validate a whole data set once, before training, instead of once per batch.
 
@@ -107,7 +99,7 @@ def fit(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X, y = np.asarray(X), np.asarray(y)
-    n_outputs = _n_outputs(model, int(np.prod(X.shape[1:])))
+    n_outputs = model.output_shape((int(np.prod(X.shape[1:])),))[-1]
     _check_dataset(X, y, loss, "training data", n_outputs)
     if validation_data is not None:
         x_val, y_val = (np.asarray(a) for a in validation_data)

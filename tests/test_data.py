@@ -329,11 +329,12 @@ def test_no_data_anywhere_lists_the_three_ways(
     with pytest.raises(FileNotFoundError) as caught:
         load_emnist("mnist", download=download, verbose=False)
     message = str(caught.value)
-    assert "path=" in message
+    assert "path=" in message and "--data" in message  # Python and command-line users
     assert data.ENV_VAR in message
     assert "~/.cache/emnist/emnist.zip" in message
     assert data.NIST_URL in message
     assert ("download failed" in message) == download
+    assert download or "download=True" in message  # how to allow the download
     cache_dir = isolated_environment / ".cache" / "emnist"
     assert not cache_dir.exists() or list(cache_dir.iterdir()) == []
 

@@ -113,14 +113,19 @@ def test_bad_crc_error_says_how_to_get_a_good_copy(
 # --------------------------------------------------------------------------- item 2: labels, gzip
 
 
+def with_test_labels(members: dict[str, bytes], path: Path, change) -> Path:
+    """An archive like ``members`` whose mnist test labels are replaced by ``change(labels)``."""
+    name = member_name("mnist", "test", "labels")
+    labels = read_idx(gzip.decompress(members[name]))
+    return write_zip(path, {**members, name: gzip.compress(write_idx(change(labels)))})
+
+
 def test_float_labels_are_rejected_not_truncated(
     mnist_members: dict[str, bytes], tmp_path: Path
 ) -> None:
-    members = dict(mnist_members)
     labels_member = member_name("mnist", "test", "labels")
-    labels = read_idx(gzip.decompress(members[labels_member]))
-    members[labels_member] = gzip.compress(write_idx(labels.astype(np.float32) + 0.7))
-    archive = write_zip(tmp_path / "float-labels.zip", members)
+    archive = with_test_labels(mnist_members, tmp_path / "float-labels.zip",
+                               lambda labels: labels.astype(np.float32) + 0.7)
     with pytest.raises(ValueError, match=r"float32 .*expected integer labels") as caught:
         load_emnist("mnist", path=archive, verbose=False)
     assert labels_member in str(caught.value)
@@ -129,12 +134,10 @@ def test_float_labels_are_rejected_not_truncated(
 def test_integer_label_types_other_than_uint8_still_load(
     mnist_members: dict[str, bytes], tmp_path: Path
 ) -> None:
-    members = dict(mnist_members)
-    labels_member = member_name("mnist", "test", "labels")
-    labels = read_idx(gzip.decompress(members[labels_member]))
-    members[labels_member] = gzip.compress(write_idx(labels.astype(np.int16)))
-    loaded = load_emnist("mnist", path=write_zip(tmp_path / "int16.zip", members), verbose=False)
-    assert loaded.y_test.dtype == np.int64 and np.array_equal(loaded.y_test, labels)
+    archive = with_test_labels(mnist_members, tmp_path / "int16.zip", lambda labels: labels.astype(np.int16))
+    loaded = load_emnist("mnist", path=archive, verbose=False)
+    original = load_emnist("mnist", path=write_zip(tmp_path / "uint8.zip", mnist_members), verbose=False)
+    assert loaded.y_test.dtype == np.int64 and np.array_equal(loaded.y_test, original.y_test)
 
 
 def test_read_idx_of_a_truncated_gzip_stream_is_a_value_error(tmp_path: Path) -> None:
@@ -148,17 +151,6 @@ def test_read_idx_of_a_truncated_gzip_stream_is_a_value_error(tmp_path: Path) ->
 
 # --------------------------------------------------------------------------- item 3: no data, mode
 
-
-def test_missing_data_message_names_every_way_to_supply_the_archive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(data, "find_shared_copy", lambda: None)
-    with pytest.raises(FileNotFoundError) as caught:
-        load_emnist("mnist", download=False, verbose=False)
-    message = str(caught.value)
-    for needed in ("path=", "--data", data.ENV_VAR, data.EMNIST_CACHE_FILE, "download=True"):
-        assert needed in message, needed
 
 
 class FakeResponse(io.BytesIO):

@@ -20,7 +20,9 @@ from threadpoolctl import threadpool_limits
 from nnlib import data as nndata
 
 torch = None
-if not os.environ.get("BENCH_NO_TORCH"):  # set by the memory measurement's child process
+if not os.environ.get(
+    "BENCH_NO_TORCH"
+):  # set by the memory measurement's child process
     try:  # PyTorch is optional: every torch measurement is skipped, with a message, without it
         import torch
     except ImportError:  # pragma: no cover - depends on the environment
@@ -58,21 +60,32 @@ def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
     balanced = nndata.load_emnist("balanced", download=False, verbose=False)
     if balanced.source.train_complete and balanced.source.test_complete:
         d = balanced
-        return Workload(d.x_train[:n_train], d.y_train[:n_train], d.x_test[:n_eval],
-                        d.y_test[:n_eval], f"EMNIST balanced ({d.source.path})")
+        return Workload(
+            d.x_train[:n_train],
+            d.y_train[:n_train],
+            d.x_test[:n_eval],
+            d.y_test[:n_eval],
+            f"EMNIST balanced ({d.source.path})",
+        )
     d = nndata.load_emnist("bymerge", download=False, verbose=False)
     x, y = d.x_test, d.y_test
     if len(x) < max(n_train, n_eval):
-        raise SystemExit(f"need {max(n_train, n_eval):,} images, the archive has {len(x):,}")
+        raise SystemExit(
+            f"need {max(n_train, n_eval):,} images, the archive has {len(x):,}"
+        )
     # Views (contiguous, no copy): the whole part stays in memory once, 91 MB of uint8.
     x_train, y_train = x[:n_train], y[:n_train]
-    x_eval, y_eval = x[len(x) - n_eval:], y[len(y) - n_eval:]
-    desc = (f"EMNIST bymerge test part ({d.source.path}, balanced split incomplete here): "
-            f"train = images [0, {n_train:,}), eval = images [{len(x) - n_eval:,}, {len(x):,})")
+    x_eval, y_eval = x[len(x) - n_eval :], y[len(y) - n_eval :]
+    desc = (
+        f"EMNIST bymerge test part ({d.source.path}, balanced split incomplete here): "
+        f"train = images [0, {n_train:,}), eval = images [{len(x) - n_eval:,}, {len(x):,})"
+    )
     return Workload(x_train, y_train, x_eval, y_eval, desc)
 
 
-def n_parameters(hidden: tuple[int, ...] = HIDDEN, n_in: int = 784, n_out: int = N_CLASSES) -> int:
+def n_parameters(
+    hidden: tuple[int, ...] = HIDDEN, n_in: int = 784, n_out: int = N_CLASSES
+) -> int:
     widths = [n_in, *hidden, n_out]
     return sum(a * b + b for a, b in itertools.pairwise(widths))
 
@@ -136,18 +149,27 @@ def machine_line() -> str:
     with contextlib.suppress(Exception):
         from threadpoolctl import threadpool_info
 
-        blas = ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '-')})"
-                         for i in threadpool_info() if i["user_api"] == "blas")
+        blas = ", ".join(
+            f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '-')})"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        )
     tv = torch.__version__ if torch is not None else "not installed"
-    return (f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-            f"{load[2]:.2f}; numpy {np.__version__} BLAS: {blas}; torch {tv}")
+    return (
+        f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
+        f"{load[2]:.2f}; numpy {np.__version__} BLAS: {blas}; torch {tv}"
+    )
 
 
 # ----------------------------------------------------------------------------- peak sgemm
 
 
-def workload_gemm_shapes(batch: int = BATCH, hidden: tuple[int, ...] = HIDDEN,
-                         n_in: int = 784, n_out: int = N_CLASSES) -> list[tuple[int, int, int]]:
+def workload_gemm_shapes(
+    batch: int = BATCH,
+    hidden: tuple[int, ...] = HIDDEN,
+    n_in: int = 784,
+    n_out: int = N_CLASSES,
+) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product of one training step, as nnlib computes them.
 
     Forward ``x @ W`` per layer; backward ``x.T @ G`` per layer and ``G @ W.T`` for all but the
@@ -163,8 +185,9 @@ def workload_gemm_shapes(batch: int = BATCH, hidden: tuple[int, ...] = HIDDEN,
     return shapes
 
 
-def peak_sgemm(batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
-               ) -> tuple[float, dict[tuple[int, int, int], float]]:
+def peak_sgemm(
+    batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
+) -> tuple[float, dict[tuple[int, int, int], float]]:
     """Best float32 ``np.matmul`` FLOP/s over the workload's shapes (each repeated, best time).
 
     Returns the peak (max over shapes) and the best FLOP/s of each shape.
@@ -187,8 +210,14 @@ def peak_sgemm(batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
     return max(per_shape.values()), per_shape
 
 
-def replay_gemms(n_samples: int, batch: int, hidden: tuple[int, ...] = HIDDEN,
-                 n_in: int = 784, n_out: int = N_CLASSES, repeats: int = 3) -> float:
+def replay_gemms(
+    n_samples: int,
+    batch: int,
+    hidden: tuple[int, ...] = HIDDEN,
+    n_in: int = 784,
+    n_out: int = N_CLASSES,
+    repeats: int = 3,
+) -> float:
     """Seconds (CPU, best of ``repeats``) that the matrix products of one epoch take alone.
 
     Replays exactly the products nnlib's training step computes (same shapes, same transposed
@@ -196,12 +225,19 @@ def replay_gemms(n_samples: int, batch: int, hidden: tuple[int, ...] = HIDDEN,
     """
     rng = np.random.default_rng(0)
     widths = [n_in, *hidden, n_out]
-    ws = [rng.standard_normal((a, b), dtype=np.float32) for a, b in itertools.pairwise(widths)]
+    ws = [
+        rng.standard_normal((a, b), dtype=np.float32)
+        for a, b in itertools.pairwise(widths)
+    ]
     dws = [np.empty_like(w) for w in ws]
-    sizes = [batch] * (n_samples // batch) + ([n_samples % batch] if n_samples % batch else [])
+    sizes = [batch] * (n_samples // batch) + (
+        [n_samples % batch] if n_samples % batch else []
+    )
 
     def one_epoch() -> None:
-        for bsz in dict.fromkeys(sizes):  # distinct sizes, each run as often as it occurs
+        for bsz in dict.fromkeys(
+            sizes
+        ):  # distinct sizes, each run as often as it occurs
             count = sizes.count(bsz)
             xs = [rng.random((bsz, w), dtype=np.float32) for w in widths]
             for _ in range(count):
@@ -236,8 +272,9 @@ def stream_bandwidth(mbytes: int = 64, repeats: int = 5) -> float:
     return 2 * a.nbytes / best
 
 
-def peak_sgemm_torch(batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
-                     ) -> tuple[float, dict[tuple[int, int, int], float]]:
+def peak_sgemm_torch(
+    batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
+) -> tuple[float, dict[tuple[int, int, int], float]]:
     """``peak_sgemm`` for ``torch.mm`` (PyTorch's BLAS, MKL in the CPU wheels), same shapes."""
     per_shape = {}
     gen = torch.Generator().manual_seed(0)

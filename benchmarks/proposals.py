@@ -33,13 +33,15 @@ class BlockedAdam(nnlib.Adam):
         t = self.iterations
         step_size = lr / (1.0 - self.beta1**t)
         inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - self.beta2**t)
-        flat = [a.reshape(-1) for a in (p.value, grad, m, v, scratch)]  # views (contiguous)
+        flat = [
+            a.reshape(-1) for a in (p.value, grad, m, v, scratch)
+        ]  # views (contiguous)
         for start in range(0, p.value.size, self.block):
-            w, g, m_, v_, s = (a[start:start + self.block] for a in flat)
-            np.multiply(g, 1.0 - self.beta1, out=s)   # m = b1 m + (1 - b1) g
+            w, g, m_, v_, s = (a[start : start + self.block] for a in flat)
+            np.multiply(g, 1.0 - self.beta1, out=s)  # m = b1 m + (1 - b1) g
             m_ *= self.beta1
             m_ += s
-            np.multiply(g, g, out=s)                  # v = b2 v + (1 - b2) g^2
+            np.multiply(g, g, out=s)  # v = b2 v + (1 - b2) g^2
             s *= 1.0 - self.beta2
             v_ *= self.beta2
             v_ += s
@@ -68,7 +70,7 @@ class BlockedAdam11(nnlib.Adam):
         c = 1.0 / math.sqrt(1.0 - self.beta2**t)
         flat = [a.reshape(-1) for a in (p.value, grad, m, v, scratch)]
         for start in range(0, p.value.size, self.block):
-            w, g, m_, v_, s = (a[start:start + self.block] for a in flat)
+            w, g, m_, v_, s = (a[start : start + self.block] for a in flat)
             np.multiply(g, 1.0 - self.beta1, out=s)
             m_ *= self.beta1
             m_ += s
@@ -126,7 +128,9 @@ class LeanSoftmaxCrossEntropy(nnlib.SoftmaxCrossEntropy):
         from nnlib._validation import check_float_array, check_labels
 
         logits = check_float_array(output, "logits", ndim=2)
-        labels = check_labels(target, "labels", n=logits.shape[0], n_classes=logits.shape[1])
+        labels = check_labels(
+            target, "labels", n=logits.shape[0], n_classes=logits.shape[1]
+        )
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
@@ -136,7 +140,9 @@ class LeanSoftmaxCrossEntropy(nnlib.SoftmaxCrossEntropy):
         return float(np.mean(np.log(sums[:, 0]) - picked))
 
 
-def patch_model(model: nnlib.Sequential, *, dropout: bool = False, relu: bool = False) -> None:
+def patch_model(
+    model: nnlib.Sequential, *, dropout: bool = False, relu: bool = False
+) -> None:
     """Swap the classes of a model's layers in place (same state, patched methods)."""
     for layer in model.layers:
         if dropout and type(layer) is nnlib.Dropout:
@@ -150,7 +156,9 @@ def check() -> None:
     rng = np.random.default_rng(0)
     shapes = [(784, 512), (512,), (64, 47)]
     params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)]
+    grads = [
+        [rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)
+    ]
     results = {}
     for cls in (nnlib.Adam, BlockedAdam, BlockedAdam11):
         opt = cls(1e-3)
@@ -161,14 +169,20 @@ def check() -> None:
                 opt.update(Parameter(str(i), w, g), g, opt.lr)
         results[cls.__name__] = ws
     ref = results["Adam"]
-    assert all(np.array_equal(a, b) for a, b in zip(ref, results["BlockedAdam"], strict=True))
-    assert all(np.allclose(a, b, rtol=0, atol=1e-6)
-               for a, b in zip(ref, results["BlockedAdam11"], strict=True))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(ref, results["BlockedAdam"], strict=True)
+    )
+    assert all(
+        np.allclose(a, b, rtol=0, atol=1e-6)
+        for a, b in zip(ref, results["BlockedAdam11"], strict=True)
+    )
     for shape in ((128, 512), (128, 256), (32, 512)):
         a, b = nnlib.Dropout(0.2, rng=3), FastDropout(0.2, rng=3)
         x = np.ones(shape, np.float32)
         for _ in range(3):
-            assert np.array_equal(a.forward(x, training=True), b.forward(x, training=True))
+            assert np.array_equal(
+                a.forward(x, training=True), b.forward(x, training=True)
+            )
     z = rng.standard_normal((128, 47)).astype(np.float32) * 5
     y = rng.integers(0, 47, 128)
     a, b = nnlib.SoftmaxCrossEntropy(), LeanSoftmaxCrossEntropy()

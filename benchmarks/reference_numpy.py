@@ -21,9 +21,13 @@ F32 = np.float32
 
 
 class Dense:
-    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator, init: str = "he"):
+    def __init__(
+        self, n_in: int, n_out: int, rng: np.random.Generator, init: str = "he"
+    ):
         if init == "he":
-            self.W = (rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(F32)
+            self.W = (rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(
+                F32
+            )
         else:
             limit = np.sqrt(6.0 / (n_in + n_out))
             self.W = rng.uniform(-limit, limit, (n_in, n_out)).astype(F32)
@@ -63,7 +67,9 @@ class Dropout:
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         if not training:
             return x
-        self.mask = (self.rng.random(x.shape) > self.p) / F32(1 - self.p)  # bool / f32 -> f32
+        self.mask = (self.rng.random(x.shape) > self.p) / F32(
+            1 - self.p
+        )  # bool / f32 -> f32
         return x * self.mask
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -88,8 +94,13 @@ class SoftmaxCrossEntropy:
 
 
 class Adam:
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m: dict[int, np.ndarray] = {}
         self.v: dict[int, np.ndarray] = {}
@@ -114,8 +125,14 @@ class Adam:
 class Network:
     """784-h1-h2-...-C, ReLU and dropout after each hidden layer (He init; Glorot for the last)."""
 
-    def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float,
-                 seed: int = 0):
+    def __init__(
+        self,
+        n_in: int,
+        hidden: tuple[int, ...],
+        n_out: int,
+        dropout: float,
+        seed: int = 0,
+    ):
         rng = np.random.default_rng(seed)
         self.layers: list = []
         widths = [n_in, *hidden]
@@ -139,12 +156,18 @@ def preprocess(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(F32) / F32(255.0)
 
 
-def train_epoch(net: Network, opt: Adam, X: np.ndarray, y: np.ndarray, batch_size: int,
-                order: np.ndarray) -> tuple[float, float]:
+def train_epoch(
+    net: Network,
+    opt: Adam,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    order: np.ndarray,
+) -> tuple[float, float]:
     """One epoch over ``X[order]`` in mini-batches; returns (mean loss, accuracy)."""
     total_loss, correct = 0.0, 0
     for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         xb, yb = preprocess(X[idx]), y[idx]
         out = net.forward(xb, training=True)
         total_loss += net.loss.forward(out, yb) * len(yb)
@@ -171,9 +194,14 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=12_800)
     args = parser.parse_args()
     w = common.load_workload(args.samples)
-    net, opt = Network(784, common.HIDDEN, common.N_CLASSES, common.DROPOUT), Adam(common.LR)
+    net, opt = (
+        Network(784, common.HIDDEN, common.N_CLASSES, common.DROPOUT),
+        Adam(common.LR),
+    )
     order = np.random.default_rng(0).permutation(len(w.x_train))
     t = time.perf_counter()
     loss, acc = train_epoch(net, opt, w.x_train, w.y_train, common.BATCH, order)
-    print(f"reference epoch on {len(w.x_train):,} samples: {time.perf_counter() - t:.2f} s, "
-          f"loss {loss:.3f}, train accuracy {acc:.3f}; eval {evaluate(net, w.x_eval, w.y_eval)}")
+    print(
+        f"reference epoch on {len(w.x_train):,} samples: {time.perf_counter() - t:.2f} s, "
+        f"loss {loss:.3f}, train accuracy {acc:.3f}; eval {evaluate(net, w.x_eval, w.y_eval)}"
+    )

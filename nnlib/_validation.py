@@ -15,7 +15,9 @@ import numpy as np
 def check_positive_int(value: Any, name: str) -> int:
     """Return ``value`` as an ``int`` if it is an integer >= 1, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}"
+        )
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
     return int(value)
@@ -34,14 +36,20 @@ def check_number(
 
     The interval is ``[low, high]``; ``low_inclusive``/``high_inclusive`` make either end open.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be a number, got {value!r} of type {type(value).__name__}"
+        )
     value = float(value)
     lo_bracket = "[" if low_inclusive else "("
     hi_bracket = "]" if high_inclusive else ")"
     interval = f"{lo_bracket}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_bracket}"
     too_low = low is not None and (value < low or (value == low and not low_inclusive))
-    too_high = high is not None and (value > high or (value == high and not high_inclusive))
+    too_high = high is not None and (
+        value > high or (value == high and not high_inclusive)
+    )
     if not math.isfinite(value) or too_low or too_high:
         raise ValueError(f"{name} must be a finite number in {interval}, got {value}")
     return value
@@ -55,8 +63,14 @@ def check_float_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarr
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
-        hint = " (scale uint8 images first, e.g. nnlib.data.to_float32)" if x.dtype == np.uint8 else ""
-        raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}{hint}")
+        hint = (
+            " (scale uint8 images first, e.g. nnlib.data.to_float32)"
+            if x.dtype == np.uint8
+            else ""
+        )
+        raise TypeError(
+            f"{name} must be a floating-point array, got dtype {x.dtype}{hint}"
+        )
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -68,7 +82,9 @@ def check_float_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarr
     return x
 
 
-def check_labels(y: Any, name: str, *, n: int | None = None, n_classes: int | None = None) -> np.ndarray:
+def check_labels(
+    y: Any, name: str, *, n: int | None = None, n_classes: int | None = None
+) -> np.ndarray:
     """Return ``y`` as a 1-D integer label array with values in ``[0, n_classes)``.
 
     Parameters
@@ -83,9 +99,13 @@ def check_labels(y: Any, name: str, *, n: int | None = None, n_classes: int | No
             f"(cast with .astype(np.int64) if the values are whole numbers)"
         )
     if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {y.shape}")
+        raise ValueError(
+            f"{name} must be a 1-D array of class labels, got shape {y.shape}"
+        )
     if n is not None and y.shape[0] != n:
-        raise ValueError(f"{name} has {y.shape[0]} labels but the outputs have {n} rows")
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels but the outputs have {n} rows"
+        )
     if y.size and n_classes is not None:
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
@@ -108,5 +128,7 @@ def as_model_input(x: Any, dtype: np.dtype, name: str = "x") -> np.ndarray:
         flat = x.reshape(x.shape[0], -1)
         return np.multiply(flat, dtype.type(1 / 255), dtype=dtype)
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{name} must be a floating-point array or uint8 images, got dtype {x.dtype}")
+        raise TypeError(
+            f"{name} must be a floating-point array or uint8 images, got dtype {x.dtype}"
+        )
     return x.astype(dtype, copy=False)

@@ -45,7 +45,9 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()
-        self.alpha = check_number(alpha, "alpha", low=0.0, high=1.0, high_inclusive=False)
+        self.alpha = check_number(
+            alpha, "alpha", low=0.0, high=1.0, high_inclusive=False
+        )
         self._slope: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -91,7 +93,9 @@ class Tanh(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         t = np.tanh(x)
-        self._derivative = 1.0 - t * t  # cached separately from the output, as in Sigmoid
+        self._derivative = (
+            1.0 - t * t
+        )  # cached separately from the output, as in Sigmoid
         return t
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -34,7 +34,11 @@ def iterate_minibatches(
 
 
 def _batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int, order: np.ndarray | None, dtype: np.dtype
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    order: np.ndarray | None,
+    dtype: np.dtype,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The generator behind ``iterate_minibatches`` (arguments already checked)."""
     for start in range(0, len(x), batch_size):
@@ -43,5 +47,5 @@ def _batches(
         else:
             # Sorting the indices of a batch makes the gather read memory in order; the batch
             # holds the same samples, so the gradient is unchanged.
-            idx = np.sort(order[start:start + batch_size])
+            idx = np.sort(order[start : start + batch_size])
         yield as_model_input(x[idx], dtype, "x"), y[idx]

@@ -45,7 +45,9 @@ class _Monitor:
             raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
         self.monitor = monitor
         self.min_delta = check_number(min_delta, "min_delta", low=0.0)
-        self.sign = -1.0 if "accuracy" in monitor else 1.0  # compare sign * value, lower is better
+        self.sign = (
+            -1.0 if "accuracy" in monitor else 1.0
+        )  # compare sign * value, lower is better
         self.reset()
 
     def reset(self) -> None:
@@ -93,7 +95,11 @@ class EarlyStopping(Callback):
         restore_best: bool = True,
     ) -> None:
         self._tracker = _Monitor(monitor, min_delta)
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        if (
+            isinstance(patience, bool)
+            or not isinstance(patience, (int, np.integer))
+            or patience < 0
+        ):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         self.patience = int(patience)
         self.restore_best = restore_best
@@ -130,7 +136,9 @@ class ModelCheckpoint(Callback):
     earlier epochs counts too, so a worse epoch never overwrites the earlier best file.
     """
 
-    def __init__(self, path: str | Path, monitor: str = "val_loss", save_best_only: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, monitor: str = "val_loss", save_best_only: bool = True
+    ) -> None:
         self.path = Path(path)
         self.save_best_only = save_best_only
         self._tracker = _Monitor(monitor, 0.0)

@@ -77,9 +77,7 @@ ORIGINS = ("argument", "environment", "emnist-cache", "shared-copy", "download")
 
 _DOWNLOAD_CHUNK = 1 << 20  # bytes read from the network at a time
 
-GET_A_GOOD_COPY = (
-    "it may be a truncated or corrupt download: delete it and supply NIST's gzip.zip again"
-)
+GET_A_GOOD_COPY = "it may be a truncated or corrupt download: delete it and supply NIST's gzip.zip again"
 """The advice every corrupt-archive error ends with."""
 
 
@@ -126,7 +124,9 @@ class DataSource:
     official_test: int
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with == gives arrays, not a bool
+@dataclass(
+    frozen=True, eq=False
+)  # eq=False: comparing arrays with == gives arrays, not a bool
 class EMNIST:
     """One EMNIST split, held in memory as ``uint8`` images and ``int64`` labels.
 
@@ -159,9 +159,7 @@ class EMNIST:
     def summary(self) -> str:
         """One line: split, file, origin, and how many samples of each part were loaded."""
         s = self.source
-        train = (
-            f"train {s.n_train:,} of {s.official_train:,} ({_status(s.n_train, s.official_train)})"
-        )
+        train = f"train {s.n_train:,} of {s.official_train:,} ({_status(s.n_train, s.official_train)})"
         test = f"test {s.n_test:,} of {s.official_test:,} ({_status(s.n_test, s.official_test)})"
         return f"EMNIST {self.split} from {s.path} ({s.origin}): {train}, {test}"
 
@@ -216,7 +214,9 @@ def find_shared_copy() -> str | None:
     return None
 
 
-def locate_archive(path: str | os.PathLike[str] | None = None) -> tuple[str, str] | None:
+def locate_archive(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[str, str] | None:
     """Find an archive without downloading: return ``(path, origin)``, or ``None`` if none exists.
 
     Raises
@@ -300,7 +300,12 @@ def _stream_to_file(
     digest = hashlib.sha256()
     size = 0
     with tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=not progress,
     ) as bar:
         while chunk := response.read(_DOWNLOAD_CHUNK):
             out.write(chunk)
@@ -327,7 +332,9 @@ def _download_one(
             urllib.request.urlopen(url, timeout=timeout) as response,
         ):
             total = int(response.headers.get("Content-Length") or 0) or None
-            sha256, size = _stream_to_file(response, out, total, f"Downloading {name}", progress)
+            sha256, size = _stream_to_file(
+                response, out, total, f"Downloading {name}", progress
+            )
         if total is not None and size != total:
             raise ValueError(f"incomplete download: got {size:,} of {total:,} bytes")
         if sha256 != expected_sha256:
@@ -335,7 +342,9 @@ def _download_one(
                 f"SHA-256 mismatch: expected {expected_sha256}, got {sha256} ({size:,} bytes); "
                 f"this is not the expected archive"
             )
-        os.chmod(temp_path, _default_mode())  # mkstemp made it 0o600: use the usual mode
+        os.chmod(
+            temp_path, _default_mode()
+        )  # mkstemp made it 0o600: use the usual mode
         os.replace(temp_path, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -368,19 +377,29 @@ def download_emnist(
         If no URL delivered a file with the expected digest; nothing is then left at
         ``destination``.
     """
-    destination = os.fspath(destination) if destination is not None else emnist_cache_path()
+    destination = (
+        os.fspath(destination) if destination is not None else emnist_cache_path()
+    )
     urls = download_urls() if urls is None else list(urls)
     expected = (expected_sha256 or ARCHIVE_SHA256).lower()
     os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
     failures = []
     for url in urls:
         try:
-            _download_one(url, destination, expected, timeout=timeout, progress=progress)
-        except (OSError, ValueError, http.client.HTTPException) as error:  # URLError is an OSError
+            _download_one(
+                url, destination, expected, timeout=timeout, progress=progress
+            )
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+        ) as error:  # URLError is an OSError
             failures.append(f"{url}: {error}")
         else:
             return destination
-    raise DownloadError("Could not download EMNIST:\n  " + "\n  ".join(failures or ["no URL"]))
+    raise DownloadError(
+        "Could not download EMNIST:\n  " + "\n  ".join(failures or ["no URL"])
+    )
 
 
 def ensure_emnist(*, progress: bool = True) -> str:
@@ -397,10 +416,14 @@ def ensure_emnist(*, progress: bool = True) -> str:
     try:
         return download_emnist(cache, progress=progress)
     except DownloadError as error:
-        raise FileNotFoundError(missing_data_message(f"download failed: {error}")) from error
+        raise FileNotFoundError(
+            missing_data_message(f"download failed: {error}")
+        ) from error
 
 
-def _resolve_archive(path: str | os.PathLike[str] | None, download: bool) -> tuple[str, str]:
+def _resolve_archive(
+    path: str | os.PathLike[str] | None, download: bool
+) -> tuple[str, str]:
     """Return ``(archive path, origin)``, downloading only if nothing local is found."""
     found = locate_archive(path)
     if found is not None:
@@ -462,8 +485,10 @@ def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
         )
     size = archive.getinfo(member).file_size  # zipfile never returns more than this
     if size > MAX_MEMBER_BYTES:
-        raise ValueError(f"{member} in {path} declares {size:,} bytes, more than the largest EMNIST "
-                         f"file ({MAX_MEMBER_BYTES:,}); {GET_A_GOOD_COPY}")
+        raise ValueError(
+            f"{member} in {path} declares {size:,} bytes, more than the largest EMNIST "
+            f"file ({MAX_MEMBER_BYTES:,}); {GET_A_GOOD_COPY}"
+        )
     try:
         return archive.read(member)
     except (
@@ -474,7 +499,9 @@ def _read_member(archive: zipfile.ZipFile, member: str, path: str) -> bytes:
         RuntimeError,
         NotImplementedError,
     ) as error:
-        raise ValueError(f"cannot read {member} from {path}: {error}; {GET_A_GOOD_COPY}") from error
+        raise ValueError(
+            f"cannot read {member} from {path}: {error}; {GET_A_GOOD_COPY}"
+        ) from error
 
 
 def _read_idx_member(archive: zipfile.ZipFile, member: str, path: str) -> np.ndarray:
@@ -484,10 +511,14 @@ def _read_idx_member(archive: zipfile.ZipFile, member: str, path: str) -> np.nda
         with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
             raw = stream.read(MAX_MEMBER_BYTES + 1)  # never more (see MAX_MEMBER_BYTES)
     except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
-        raise ValueError(f"{member} in {path} is not a valid gzip file: {error}") from error
+        raise ValueError(
+            f"{member} in {path} is not a valid gzip file: {error}"
+        ) from error
     if len(raw) > MAX_MEMBER_BYTES:
-        raise ValueError(f"{member} in {path} decompresses to more than the largest EMNIST file "
-                         f"({MAX_MEMBER_BYTES:,} bytes); {GET_A_GOOD_COPY}")
+        raise ValueError(
+            f"{member} in {path} decompresses to more than the largest EMNIST file "
+            f"({MAX_MEMBER_BYTES:,} bytes); {GET_A_GOOD_COPY}"
+        )
     try:
         return read_idx(raw)
     except ValueError as error:
@@ -517,7 +548,9 @@ def parse_mapping(text: str) -> dict[int, str]:
 def _read_mapping(archive: zipfile.ZipFile, split: str, path: str) -> dict[int, str]:
     """Read and parse the mapping member of ``split``."""
     member = mapping_name(split)
-    content = _read_member(archive, member, path)  # its errors already name file and member
+    content = _read_member(
+        archive, member, path
+    )  # its errors already name file and member
     try:
         return parse_mapping(content.decode("ascii"))
     except UnicodeDecodeError as error:
@@ -539,8 +572,12 @@ def _read_part(
     has_labels = labels_member in archive.NameToInfo
     if not has_images and not has_labels:
         return np.empty((0, *IMAGE_SHAPE), dtype=np.uint8), np.empty(0, dtype=np.int64)
-    images = _read_idx_member(archive, images_member, path)  # raises if only labels exist
-    labels = _read_idx_member(archive, labels_member, path)  # raises if only images exist
+    images = _read_idx_member(
+        archive, images_member, path
+    )  # raises if only labels exist
+    labels = _read_idx_member(
+        archive, labels_member, path
+    )  # raises if only images exist
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
         raise ValueError(
             f"{images_member} in {path} holds {images.dtype} {images.shape}, "
@@ -574,7 +611,9 @@ def _check_labels(labels: np.ndarray, mapping: dict[int, str], where: str) -> No
 def _check_split(split: Any) -> str:
     """Return ``split`` if it names an EMNIST split, else raise ``ValueError``."""
     if split not in OFFICIAL_COUNTS:
-        raise ValueError(f"unknown EMNIST split {split!r}; valid splits: {', '.join(SPLITS)}")
+        raise ValueError(
+            f"unknown EMNIST split {split!r}; valid splits: {', '.join(SPLITS)}"
+        )
     return split
 
 
@@ -618,7 +657,8 @@ def load_emnist(
     archive_path, origin = _resolve_archive(path, download)
     with _open_archive(archive_path) as archive:
         if not any(
-            member_name(split, u, "images") in archive.NameToInfo for u in ("train", "test")
+            member_name(split, u, "images") in archive.NameToInfo
+            for u in ("train", "test")
         ):
             raise MissingMemberError(
                 f"{archive_path} holds no EMNIST {split!r} images: "
@@ -671,7 +711,9 @@ def to_float32(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8:
         raise TypeError(f"to_float32 expects uint8 images, got dtype {images.dtype}")
     if images.ndim < 2:
-        raise ValueError(f"to_float32 expects a batch of shape (N, ...), got shape {images.shape}")
+        raise ValueError(
+            f"to_float32 expects a batch of shape (N, ...), got shape {images.shape}"
+        )
     return as_model_input(images, np.dtype(np.float32), "images")
 
 
@@ -679,9 +721,13 @@ def _check_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Check that ``x`` has one sample per label in the 1-D integer array ``y``."""
     x, y = np.asarray(x), np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be a 1-D array of integer labels, got {y.dtype} {y.shape}")
+        raise ValueError(
+            f"y must be a 1-D array of integer labels, got {y.dtype} {y.shape}"
+        )
     if x.ndim == 0 or len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got x {x.shape} and y {y.shape}")
+        raise ValueError(
+            f"x and y must have the same length, got x {x.shape} and y {y.shape}"
+        )
     return x, y
 
 
@@ -716,7 +762,9 @@ def train_val_split(
     rng = np.random.default_rng(rng)
     shuffled = rng.permutation(len(y))
     by_class = shuffled[np.argsort(y[shuffled], kind="stable")]
-    _, block_start, block_size = np.unique(y[by_class], return_index=True, return_counts=True)
+    _, block_start, block_size = np.unique(
+        y[by_class], return_index=True, return_counts=True
+    )
     rank_in_class = np.arange(len(y)) - np.repeat(block_start, block_size)
     n_val = np.rint(block_size * val_fraction).astype(np.int64)
     is_val = rank_in_class < np.repeat(n_val, block_size)

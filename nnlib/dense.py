@@ -58,14 +58,22 @@ class Dense(Layer):
         self.init = init
         rng = np.random.default_rng(rng)
         if init == "he":
-            weights = rng.standard_normal((self.n_in, self.n_out)) * math.sqrt(2.0 / self.n_in)
+            weights = rng.standard_normal((self.n_in, self.n_out)) * math.sqrt(
+                2.0 / self.n_in
+            )
         else:
             limit = math.sqrt(6.0 / (self.n_in + self.n_out))
             weights = rng.uniform(-limit, limit, size=(self.n_in, self.n_out))
-        self.params = {"W": weights.astype(dtype), "b": np.zeros(self.n_out, dtype=dtype)}
+        self.params = {
+            "W": weights.astype(dtype),
+            "b": np.zeros(self.n_out, dtype=dtype),
+        }
         # Gradients are preallocated once and overwritten by every backward pass, so an
         # optimizer can hold on to them and no new arrays are created per batch.
-        self.grads = {"W": np.zeros_like(self.params["W"]), "b": np.zeros_like(self.params["b"])}
+        self.grads = {
+            "W": np.zeros_like(self.params["W"]),
+            "b": np.zeros_like(self.params["b"]),
+        }
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -76,10 +84,14 @@ class Dense(Layer):
             )
         self._x = x
         out = x @ self.params["W"]
-        out += self.params["b"]  # in place: `x @ W + b` would allocate a second (N, n_out) array
+        out += self.params[
+            "b"
+        ]  # in place: `x @ W + b` would allocate a second (N, n_out) array
         return out
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, grad_out: np.ndarray, *, input_grad: bool = True
+    ) -> np.ndarray | None:
         """Fill ``grads["W"]`` and ``grads["b"]``; return ``∂L/∂X`` (skipped if ``input_grad`` is False).
 
         The first layer of a network does not need ``∂L/∂X`` (nothing upstream learns), and that
@@ -99,5 +111,9 @@ class Dense(Layer):
         return (self.n_out,)
 
     def get_config(self) -> dict[str, Any]:
-        return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init,
-                "dtype": self.params["W"].dtype.name}
+        return {
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "init": self.init,
+            "dtype": self.params["W"].dtype.name,
+        }

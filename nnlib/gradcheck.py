@@ -45,7 +45,9 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
 
 
-def _numeric_gradient(f: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+def _numeric_gradient(
+    f: Callable[[], float], array: np.ndarray, eps: float
+) -> np.ndarray:
     """Central differences of ``f()`` with respect to every entry of ``array`` (perturbed in place)."""
     grad = np.zeros_like(array)
     flat, out = array.reshape(-1), grad.reshape(-1)
@@ -98,11 +100,21 @@ def gradient_errors(
     def objective() -> float:
         fresh = copy.deepcopy(base)  # same random state (dropout masks) on every call
         y = fresh.forward(x, training=training)
-        return loss.forward(y, target) if loss is not None else float(np.sum(projection * y))
+        return (
+            loss.forward(y, target)
+            if loss is not None
+            else float(np.sum(projection * y))
+        )
 
-    errors = {"input": _relative_error(analytic["input"], _numeric_gradient(objective, x, eps))}
+    errors = {
+        "input": _relative_error(
+            analytic["input"], _numeric_gradient(objective, x, eps)
+        )
+    }
     for p in base.parameters():
-        errors[p.name] = _relative_error(analytic[p.name], _numeric_gradient(objective, p.value, eps))
+        errors[p.name] = _relative_error(
+            analytic[p.name], _numeric_gradient(objective, p.value, eps)
+        )
     return errors
 
 
@@ -111,7 +123,9 @@ def gradcheck(module: Any, x: np.ndarray, **kwargs: Any) -> float:
     return max(gradient_errors(module, x, **kwargs).values())
 
 
-def gradcheck_loss(loss: Loss, output: np.ndarray, target: np.ndarray, *, eps: float = 1e-6) -> float:
+def gradcheck_loss(
+    loss: Loss, output: np.ndarray, target: np.ndarray, *, eps: float = 1e-6
+) -> float:
     """Relative error of ``loss.backward()`` against central differences, in float64."""
     output = np.array(output, dtype=np.float64)
     if np.issubdtype(np.asarray(target).dtype, np.floating):

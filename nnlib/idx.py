@@ -59,7 +59,9 @@ IDX_CODES: dict[np.dtype, int] = {
 """Native-byte-order NumPy dtype -> IDX dtype code (the inverse of ``IDX_DTYPES``)."""
 
 
-def _as_bytes(source: bytes | bytearray | memoryview | BinaryIO) -> bytes | bytearray | memoryview:
+def _as_bytes(
+    source: bytes | bytearray | memoryview | BinaryIO,
+) -> bytes | bytearray | memoryview:
     """Return the raw bytes of ``source``, reading it first if it is a binary file object.
 
     A compressed file object (``gzip.open(p)``) whose stream is truncated or corrupt raises
@@ -72,11 +74,17 @@ def _as_bytes(source: bytes | bytearray | memoryview | BinaryIO) -> bytes | byte
         try:
             return source.read()
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-            raise ValueError(f"truncated or corrupt compressed IDX file: {error}") from error
-    raise TypeError(f"read_idx expects bytes or a binary file object, got {type(source).__name__}")
+            raise ValueError(
+                f"truncated or corrupt compressed IDX file: {error}"
+            ) from error
+    raise TypeError(
+        f"read_idx expects bytes or a binary file object, got {type(source).__name__}"
+    )
 
 
-def parse_header(data: bytes | bytearray | memoryview) -> tuple[np.dtype, tuple[int, ...], int]:
+def parse_header(
+    data: bytes | bytearray | memoryview,
+) -> tuple[np.dtype, tuple[int, ...], int]:
     """Parse an IDX header.
 
     Parameters
@@ -95,7 +103,9 @@ def parse_header(data: bytes | bytearray | memoryview) -> tuple[np.dtype, tuple[
         If the magic bytes, the dtype code or the header length are wrong.
     """
     if len(data) < 4:
-        raise ValueError(f"not an IDX file: {len(data)} bytes is shorter than the 4-byte header")
+        raise ValueError(
+            f"not an IDX file: {len(data)} bytes is shorter than the 4-byte header"
+        )
     if bytes(data[:2]) != MAGIC:
         raise ValueError(
             f"not an IDX file: the first two bytes must be 00 00, got {bytes(data[:2]).hex(' ')}"
@@ -184,6 +194,10 @@ def write_idx(array: np.ndarray) -> bytes:
     if any(d >= 2**32 for d in array.shape):
         raise ValueError(f"IDX dimensions must be < 2**32, got shape {array.shape}")
     code = IDX_CODES[native]
-    header = MAGIC + bytes([code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    header = (
+        MAGIC
+        + bytes([code, array.ndim])
+        + np.asarray(array.shape, dtype=">u4").tobytes()
+    )
     values = np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
     return header + values

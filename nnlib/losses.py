@@ -34,7 +34,9 @@ class Loss:
 
     def _cached(self, value: np.ndarray | None) -> np.ndarray:
         if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward()"
+            )
         return value
 
     def __repr__(self) -> str:
@@ -87,7 +89,9 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, output: np.ndarray, target: np.ndarray) -> float:
         logits = check_float_array(output, "logits", ndim=2)
         self._check_not_empty(logits)
-        labels = check_labels(target, "labels", n=logits.shape[0], n_classes=logits.shape[1])
+        labels = check_labels(
+            target, "labels", n=logits.shape[0], n_classes=logits.shape[1]
+        )
         log_probs = log_softmax(logits)
         self._probs = np.exp(log_probs)
         self._labels = labels
@@ -123,7 +127,11 @@ class MeanSquaredError(Loss):
         if target.shape != output.shape:
             raise ValueError(
                 f"target must have the same shape as the output {output.shape}, got {target.shape}"
-                + (" (reshape 1-D targets with y.reshape(-1, 1))" if target.ndim == 1 else "")
+                + (
+                    " (reshape 1-D targets with y.reshape(-1, 1))"
+                    if target.ndim == 1
+                    else ""
+                )
             )
         # Compute in the model's precision: float64 targets would otherwise promote the
         # difference, the gradient and so the whole backward pass of a float32 model to float64.

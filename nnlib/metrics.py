@@ -67,7 +67,9 @@ def _check_label_array(y: ArrayLike, name: str) -> NDArray[Any]:
     """Return ``y`` as a non-empty 1-D integer array, or raise naming ``name``."""
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {y.shape}")
+        raise ValueError(
+            f"{name} must be a 1-D array of class labels, got shape {y.shape}"
+        )
     if y.size == 0:
         raise ValueError(f"{name} must contain at least one label, got an empty array")
     if y.dtype == np.bool_:
@@ -150,7 +152,9 @@ def _validate_labels(
                 f"got {n_classes!r} of type {type(n_classes).__name__}"
             )
         if n_classes < 1:
-            raise ValueError(f"n_classes must be an integer >= 1 or None, got {n_classes}")
+            raise ValueError(
+                f"n_classes must be an integer >= 1 or None, got {n_classes}"
+            )
         n_classes = int(n_classes)
         _check_labels_in_range(yt, "y_true", n_classes)
         _check_labels_in_range(yp, "y_pred", n_classes)
@@ -186,13 +190,17 @@ def _safe_divide(numerator: ArrayLike, denominator: ArrayLike) -> NDArray[np.flo
     """Elementwise ``numerator / denominator`` as float64, with 0 wherever the denominator is 0."""
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), dtype=np.float64)
+    out = np.zeros(
+        np.broadcast_shapes(numerator.shape, denominator.shape), dtype=np.float64
+    )
     return np.divide(numerator, denominator, out=out, where=denominator != 0)
 
 
 def _per_class_scores(
     cm: NDArray[np.int64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+) -> tuple[
+    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]
+]:
     """Per-class precision, recall, F1 and support from a confusion matrix ``cm``."""
     tp = np.diag(cm)  # TP_k
     predicted = cm.sum(axis=0)  # TP_k + FP_k: column sums, how often k was predicted
@@ -589,8 +597,12 @@ def classification_report(
     <BLANKLINE>
     """
     if target_names is not None:
-        if isinstance(target_names, str) or not all(isinstance(t, str) for t in target_names):
-            raise TypeError(f"target_names must be a list of strings, got {target_names!r}")
+        if isinstance(target_names, str) or not all(
+            isinstance(t, str) for t in target_names
+        ):
+            raise TypeError(
+                f"target_names must be a list of strings, got {target_names!r}"
+            )
         target_names = list(target_names)
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)):
         raise TypeError(
@@ -605,7 +617,9 @@ def classification_report(
         shown = np.arange(k)
     else:
         shown = _check_label_array(labels, "labels")
-        if n_classes is None and shown.min() >= 0:  # a requested class may be absent from both
+        if (
+            n_classes is None and shown.min() >= 0
+        ):  # a requested class may be absent from both
             k = max(k, int(shown.max()) + 1)
         _check_labels_in_range(shown, "labels", k)
         if len(np.unique(shown)) != len(shown):
@@ -642,8 +656,12 @@ def classification_report(
     micro_is_accuracy = bool(np.isin(present, shown).all())
     acc = float(np.trace(cm) / cm.sum())
     tp, predicted = int(np.diag(cm)[shown].sum()), int(cm.sum(axis=0)[shown].sum())
-    micro = (float(_safe_divide(tp, predicted)), float(_safe_divide(tp, n)),
-             float(_safe_divide(2 * tp, predicted + n)), n)
+    micro = (
+        float(_safe_divide(tp, predicted)),
+        float(_safe_divide(tp, n)),
+        float(_safe_divide(2 * tp, predicted + n)),
+        n,
+    )
     headers = ("precision", "recall", "f1-score", "support")
     rows: dict[str, tuple[float, float, float, int]] = {
         name: (float(p), float(r), float(f), int(s))
@@ -653,7 +671,10 @@ def classification_report(
         "macro avg": (float(np.mean(prec)), float(np.mean(rec)), float(np.mean(f1)), n),
         # (0 when no sample's true class is among the rows, like scikit-learn's zero_division=0)
         "weighted avg": (
-            *(float(np.average(s, weights=support)) if n else 0.0 for s in (prec, rec, f1)),
+            *(
+                float(np.average(s, weights=support)) if n else 0.0
+                for s in (prec, rec, f1)
+            ),
             n,
         ),
     }
@@ -673,12 +694,16 @@ def classification_report(
     # Text table: the first column is as wide as the longest row name.
     width = max(*(len(name) for name in target_names), len("weighted avg"), digits)
     row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"
-    text = "{:>{width}s} ".format("", width=width) + "".join(f" {h:>9}" for h in headers)
+    text = "{:>{width}s} ".format("", width=width) + "".join(
+        f" {h:>9}" for h in headers
+    )
     text += "\n\n"
     for name, row in rows.items():
         text += row_fmt.format(name, *row, width=width, digits=digits)
     text += "\n"
-    if micro_is_accuracy:  # the accuracy row leaves the precision and recall columns blank
+    if (
+        micro_is_accuracy
+    ):  # the accuracy row leaves the precision and recall columns blank
         text += "{:>{width}s} ".format("accuracy", width=width) + " " * 20
         text += f" {acc:>9.{digits}f} {n:>9}\n"
     else:

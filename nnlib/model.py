@@ -8,7 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_model_input, check_float_array, check_number, check_positive_int
+from ._validation import (
+    as_model_input,
+    check_float_array,
+    check_number,
+    check_positive_int,
+)
 from .activations import ACTIVATIONS
 from .dense import Dense
 from .dropout import Dropout
@@ -35,7 +40,9 @@ class Sequential:
             raise ValueError("Sequential needs at least one layer, got none")
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be an nnlib Layer, got {type(layer).__name__}")
+                raise TypeError(
+                    f"layers[{i}] must be an nnlib Layer, got {type(layer).__name__}"
+                )
         self._check_connections()
         self._check_dtypes()
 
@@ -86,7 +93,9 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, grad: np.ndarray, *, input_grad: bool = True
+    ) -> np.ndarray | None:
         """Backpropagate ``∂L/∂output`` through the layers in reverse, filling every ``grads``.
 
         Returns ``∂L/∂x``; with ``input_grad=False`` (what training uses) a first Dense layer skips
@@ -101,7 +110,9 @@ class Sequential:
 
     def parameters(self) -> list[Parameter]:
         """Every trainable array with its gradient, named ``"<layer index>.<key>"`` (e.g. ``"0.W"``)."""
-        return [p for i, layer in enumerate(self.layers) for p in layer.parameters(f"{i}.")]
+        return [
+            p for i, layer in enumerate(self.layers) for p in layer.parameters(f"{i}.")
+        ]
 
     def n_parameters(self) -> int:
         """Total number of trainable scalars."""
@@ -114,7 +125,9 @@ class Sequential:
         ``x`` is a float array ``(N, features)`` or uint8 images ``(N, ...)``, which are flattened
         and scaled to [0, 1] one batch at a time, so memory stays bounded for any ``N``.
         """
-        return np.concatenate([softmax(logits) for logits in self._logits_in_batches(x, batch_size)])
+        return np.concatenate(
+            [softmax(logits) for logits in self._logits_in_batches(x, batch_size)]
+        )
 
     def predict(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
         """Predicted class labels ``argmax_k f(x)_k``, shape ``(N,)`` (for regression use ``forward``)."""
@@ -122,13 +135,17 @@ class Sequential:
             [logits.argmax(axis=1) for logits in self._logits_in_batches(x, batch_size)]
         )
 
-    def _logits_in_batches(self, x: np.ndarray, batch_size: int) -> Iterable[np.ndarray]:
+    def _logits_in_batches(
+        self, x: np.ndarray, batch_size: int
+    ) -> Iterable[np.ndarray]:
         batch_size = check_positive_int(batch_size, "batch_size")
         x = np.asarray(x)
         if x.ndim < 2 or x.shape[0] == 0:
-            raise ValueError(f"x must be a non-empty batch of shape (N, features), got {x.shape}")
+            raise ValueError(
+                f"x must be a non-empty batch of shape (N, features), got {x.shape}"
+            )
         for start in range(0, x.shape[0], batch_size):
-            batch = as_model_input(x[start:start + batch_size], self.dtype, "x")
+            batch = as_model_input(x[start : start + batch_size], self.dtype, "x")
             yield self.forward(batch, training=False)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -141,16 +158,26 @@ class Sequential:
     # ------------------------------------------------------------------ description and files
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts."""
-        shape: tuple[int, ...] = (self.n_inputs,) if self.n_inputs is not None else ("?",)  # type: ignore[assignment]
+        shape: tuple[int, ...] = (
+            (self.n_inputs,) if self.n_inputs is not None else ("?",)
+        )  # type: ignore[assignment]
         rows = [("Layer", "Output shape", "Params")]
         for i, layer in enumerate(self.layers):
             shape = layer.output_shape(shape)
             n = sum(v.size for v in layer.params.values())
-            rows.append((f"{i}: {layer!r}", f"(N, {', '.join(map(str, shape))})", f"{n:,}"))
+            rows.append(
+                (f"{i}: {layer!r}", f"(N, {', '.join(map(str, shape))})", f"{n:,}")
+            )
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
         rule = "-" * (sum(widths) + 4)
-        lines = [f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:<{widths[1]}}  {rows[0][2]:>{widths[2]}}", rule]
-        lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows[1:]]
+        lines = [
+            f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:<{widths[1]}}  {rows[0][2]:>{widths[2]}}",
+            rule,
+        ]
+        lines += [
+            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}"
+            for a, b, c in rows[1:]
+        ]
         lines += [rule, f"Total trainable parameters: {self.n_parameters():,}"]
         return "\n".join(lines)
 
@@ -197,10 +224,14 @@ def mlp(
     rng : seed or Generator for weights and dropout masks (one seed fixes the whole model).
     """
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        )
     dropout = check_number(dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
     if isinstance(hidden, (int, np.integer)):
-        raise TypeError(f"hidden must be a list of layer widths such as [512, 256], got {hidden!r}")
+        raise TypeError(
+            f"hidden must be a list of layer widths such as [512, 256], got {hidden!r}"
+        )
     widths = [check_positive_int(n_in, "n_in")]
     widths += [check_positive_int(h, f"hidden[{i}]") for i, h in enumerate(hidden)]
     n_out = check_positive_int(n_out, "n_out")
@@ -208,7 +239,10 @@ def mlp(
     init = "he" if activation in ("relu", "leaky_relu") else "glorot"
     layers: list[Layer] = []
     for fan_in, fan_out in pairwise(widths):
-        layers += [Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype), ACTIVATIONS[activation]()]
+        layers += [
+            Dense(fan_in, fan_out, init=init, rng=rng, dtype=dtype),
+            ACTIVATIONS[activation](),
+        ]
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng))
     layers.append(Dense(widths[-1], n_out, init="glorot", rng=rng, dtype=dtype))

@@ -50,12 +50,16 @@ class Optimizer:
         self.lr = check_number(lr, "lr", low=0.0, low_inclusive=False)
         self.weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
         if schedule is not None and not callable(schedule):
-            raise TypeError(f"schedule must be a callable step -> factor, got {schedule!r}")
+            raise TypeError(
+                f"schedule must be a callable step -> factor, got {schedule!r}"
+            )
         self.schedule = schedule
         self.iterations = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, np.ndarray] = {}
-        self._decayed: dict[str, np.ndarray] = {}  # g + lambda w, one buffer per parameter
+        self._decayed: dict[
+            str, np.ndarray
+        ] = {}  # g + lambda w, one buffer per parameter
 
     @property
     def current_lr(self) -> float:
@@ -67,10 +71,13 @@ class Optimizer:
             return self.lr
         t = self.iterations
         factor = self.schedule(t)
-        if isinstance(factor, np.ndarray) and factor.ndim == 0:  # e.g. np.cos(...) of a scalar array
+        if (
+            isinstance(factor, np.ndarray) and factor.ndim == 0
+        ):  # e.g. np.cos(...) of a scalar array
             factor = factor.item()
-        factor = check_number(factor, f"the learning-rate factor schedule({t}) at step {t}",
-                              low=0.0)
+        factor = check_number(
+            factor, f"the learning-rate factor schedule({t}) at step {t}", low=0.0
+        )
         return self.lr * factor
 
     def step(self, model: HasParameters) -> None:
@@ -87,7 +94,7 @@ class Optimizer:
         if buf is None or buf.shape != p.value.shape or buf.dtype != p.value.dtype:
             buf = self._decayed[p.name] = np.empty_like(p.value)
         np.multiply(p.value, self.weight_decay, out=buf)  # buf = lambda w
-        buf += p.grad                                     # buf = lambda w + g
+        buf += p.grad  # buf = lambda w + g
         return buf
 
     def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
@@ -115,7 +122,9 @@ class Optimizer:
         out = {"iterations": np.array(self.iterations)}
         for name, slots in self.state.items():
             for slot, arr in slots.items():
-                out[f"{name}/{slot}"] = arr.copy()  # a snapshot: the live arrays change every step
+                out[f"{name}/{slot}"] = (
+                    arr.copy()
+                )  # a snapshot: the live arrays change every step
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -150,15 +159,17 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.0, **kwargs: Any) -> None:
         super().__init__(lr, **kwargs)
-        self.momentum = check_number(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+        self.momentum = check_number(
+            momentum, "momentum", low=0.0, high=1.0, high_inclusive=False
+        )
 
     def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
         if self.momentum == 0.0:
             (scratch,) = self._slots(p)
-            np.multiply(grad, lr, out=scratch)   # scratch = lr * g
+            np.multiply(grad, lr, out=scratch)  # scratch = lr * g
         else:
             velocity, scratch = self._slots(p, "velocity")
-            velocity *= self.momentum            # v = mu * v + g
+            velocity *= self.momentum  # v = mu * v + g
             velocity += grad
             np.multiply(velocity, lr, out=scratch)  # scratch = lr * v
         np.subtract(p.value, scratch, out=p.value)  # w -= step, in place
@@ -166,7 +177,9 @@ class SGD(Optimizer):
     def _slots(self, p: Parameter, *names: str) -> list[np.ndarray]:
         if names:
             return super()._slots(p, *names)
-        if p.name not in self._scratch:  # plain SGD keeps no state, only a scratch array
+        if (
+            p.name not in self._scratch
+        ):  # plain SGD keeps no state, only a scratch array
             self._scratch[p.name] = np.empty_like(p.value)
         return [self._scratch[p.name]]
 
@@ -182,18 +195,20 @@ class RMSProp(Optimizer):
         w \leftarrow w - \eta \frac{g}{\sqrt{s} + \epsilon}
     """
 
-    def __init__(self, lr: float, rho: float = 0.9, eps: float = 1e-8, **kwargs: Any) -> None:
+    def __init__(
+        self, lr: float, rho: float = 0.9, eps: float = 1e-8, **kwargs: Any
+    ) -> None:
         super().__init__(lr, **kwargs)
         self.rho = check_number(rho, "rho", low=0.0, high=1.0, high_inclusive=False)
         self.eps = check_number(eps, "eps", low=0.0, low_inclusive=False)
 
     def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
         square_avg, scratch = self._slots(p, "square_avg")
-        np.multiply(grad, grad, out=scratch)         # s = rho * s + (1 - rho) * g^2
+        np.multiply(grad, grad, out=scratch)  # s = rho * s + (1 - rho) * g^2
         scratch *= 1.0 - self.rho
         square_avg *= self.rho
         square_avg += scratch
-        np.sqrt(square_avg, out=scratch)             # w -= lr * g / (sqrt(s) + eps)
+        np.sqrt(square_avg, out=scratch)  # w -= lr * g / (sqrt(s) + eps)
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)
         scratch *= lr
@@ -226,17 +241,21 @@ class Adam(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(lr, **kwargs)
-        self.beta1 = check_number(beta1, "beta1", low=0.0, high=1.0, high_inclusive=False)
-        self.beta2 = check_number(beta2, "beta2", low=0.0, high=1.0, high_inclusive=False)
+        self.beta1 = check_number(
+            beta1, "beta1", low=0.0, high=1.0, high_inclusive=False
+        )
+        self.beta2 = check_number(
+            beta2, "beta2", low=0.0, high=1.0, high_inclusive=False
+        )
         self.eps = check_number(eps, "eps", low=0.0, low_inclusive=False)
 
     def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
         m, v, scratch = self._slots(p, "m", "v")
         t = self.iterations  # already incremented by step(): the first update has t = 1
-        np.multiply(grad, 1.0 - self.beta1, out=scratch)   # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1.0 - self.beta1, out=scratch)  # m = b1 m + (1 - b1) g
         m *= self.beta1
         m += scratch
-        np.multiply(grad, grad, out=scratch)               # v = b2 v + (1 - b2) g^2
+        np.multiply(grad, grad, out=scratch)  # v = b2 v + (1 - b2) g^2
         scratch *= 1.0 - self.beta2
         v *= self.beta2
         v += scratch

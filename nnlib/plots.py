@@ -20,7 +20,9 @@ from .tuning import TuningResults
 def plot_history(history: History) -> Figure:
     """Learning curves: loss (left) and accuracy (right) per epoch, training and validation."""
     has_acc = bool(history.train_accuracy)
-    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(10 if has_acc else 5.5, 3.6), squeeze=False)
+    fig, axes = plt.subplots(
+        1, 2 if has_acc else 1, figsize=(10 if has_acc else 5.5, 3.6), squeeze=False
+    )
     ax_loss = axes[0, 0]
     ax_loss.plot(history.epoch, history.train_loss, "o-", ms=3, label="train")
     if history.val_loss:
@@ -31,7 +33,9 @@ def plot_history(history: History) -> Figure:
         ax_acc = axes[0, 1]
         ax_acc.plot(history.epoch, history.train_accuracy, "o-", ms=3, label="train")
         if history.val_accuracy:
-            ax_acc.plot(history.epoch, history.val_accuracy, "s-", ms=3, label="validation")
+            ax_acc.plot(
+                history.epoch, history.val_accuracy, "s-", ms=3, label="validation"
+            )
         ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
         ax_acc.legend()
     fig.tight_layout()
@@ -54,19 +58,32 @@ def plot_confusion_matrix(
     size = min(12.0, 3.0 + 0.2 * n)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class" if normalize else "count")
+    fig.colorbar(
+        image,
+        ax=ax,
+        fraction=0.046,
+        pad=0.04,
+        label="fraction of true class" if normalize else "count",
+    )
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
     ticks = np.arange(n)
     ax.set_xticks(ticks, names, fontsize=7 if n > 20 else 9)
     ax.set_yticks(ticks, names, fontsize=7 if n > 20 else 9)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix" + (" (row-normalized)" if normalize else ""))
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        title="Confusion matrix" + (" (row-normalized)" if normalize else ""),
+    )
     ax.grid(False)
     fig.tight_layout()
     return fig
 
 
 def plot_per_class_metrics(
-    precision: np.ndarray, recall: np.ndarray, f1: np.ndarray, class_names: Sequence[str]
+    precision: np.ndarray,
+    recall: np.ndarray,
+    f1: np.ndarray,
+    class_names: Sequence[str],
 ) -> Figure:
     """Grouped bars of precision, recall and F1 for every class."""
     n = len(class_names)
@@ -100,7 +117,9 @@ def plot_image_grid(
     side = round(np.sqrt(images[0].size))
     ncols = min(ncols, n)
     nrows = -(-n // ncols)  # ceiling division
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, text in zip(axes.flat, images, titles, strict=False):
@@ -129,13 +148,17 @@ def plot_misclassified(
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))
     if wrong.size == 0:
         raise ValueError("there are no misclassified examples to show")
-    pick = np.sort(np.random.default_rng(rng).choice(wrong, size=min(n, wrong.size), replace=False))
+    pick = np.sort(
+        np.random.default_rng(rng).choice(wrong, size=min(n, wrong.size), replace=False)
+    )
 
     def name(label: int) -> str:
         return mapping.get(int(label), str(label))
 
     titles = [f"{name(y_true[i])} → {name(y_pred[i])}" for i in pick]
-    return plot_image_grid(images[pick], titles, title="Misclassified test images (true → predicted)")
+    return plot_image_grid(
+        images[pick], titles, title="Misclassified test images (true → predicted)"
+    )
 
 
 def plot_tuning_results(results: TuningResults) -> Figure:
@@ -146,10 +169,18 @@ def plot_tuning_results(results: TuningResults) -> Figure:
     fig, (ax_lr, ax_opt) = plt.subplots(1, 2, figsize=(10, 3.6))
     for name in optimizers:
         mine = [t for t in trials if t.params.get("optimizer", "adam") == name]
-        ax_lr.scatter([t.params.get("lr", 1e-3) for t in mine], [t.val_accuracy for t in mine],
-                      label=name, alpha=0.8)
-    ax_lr.set(xscale="log", xlabel="learning rate", ylabel="validation accuracy",
-              title="Learning rate vs score")
+        ax_lr.scatter(
+            [t.params.get("lr", 1e-3) for t in mine],
+            [t.val_accuracy for t in mine],
+            label=name,
+            alpha=0.8,
+        )
+    ax_lr.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="validation accuracy",
+        title="Learning rate vs score",
+    )
     # Label exactly the rates that were tried: log axes spanning less than a decade otherwise
     # get overlapping minor tick labels.
     rates = sorted({t.params.get("lr", 1e-3) for t in trials})
@@ -157,11 +188,16 @@ def plot_tuning_results(results: TuningResults) -> Figure:
         ax_lr.set_xticks(rates, [f"{r:.3g}" for r in rates])
         ax_lr.xaxis.set_minor_formatter(NullFormatter())
     ax_lr.legend()
-    best = [max(t.val_accuracy for t in trials if t.params.get("optimizer", "adam") == name)
-            for name in optimizers]
+    best = [
+        max(t.val_accuracy for t in trials if t.params.get("optimizer", "adam") == name)
+        for name in optimizers
+    ]
     ax_opt.bar(optimizers, best, color=[f"C{i}" for i in range(len(optimizers))])
     low = min(best)
-    ax_opt.set(ylim=(max(0.0, low - 0.1), 1.0), ylabel="best validation accuracy",
-               title="Best trial per optimizer")
+    ax_opt.set(
+        ylim=(max(0.0, low - 0.1), 1.0),
+        ylabel="best validation accuracy",
+        title="Best trial per optimizer",
+    )
     fig.tight_layout()
     return fig

@@ -33,11 +33,16 @@ def most_confused_pairs(cm: np.ndarray, k: int = 10) -> list[tuple[int, int, int
     off = np.array(cm, dtype=np.int64, copy=True)
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None, kind="stable")[::-1][:k]
-    pairs = [(int(i), int(j), int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape), strict=True)]
+    pairs = [
+        (int(i), int(j), int(off[i, j]))
+        for i, j in zip(*np.unravel_index(order, off.shape), strict=True)
+    ]
     return [p for p in pairs if p[2] > 0]
 
 
-def evaluation_metrics(y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[int, str]) -> dict[str, Any]:
+def evaluation_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[int, str]
+) -> dict[str, Any]:
     """Every test-set metric of the report, as plain JSON-ready Python values.
 
     The classes are the labels in ``mapping``, the split's real ones: ``letters`` has labels 1..26
@@ -49,24 +54,39 @@ def evaluation_metrics(y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[
     names = [mapping[k] for k in labels]
     unknown = np.setdiff1d(y_true, labels)
     if unknown.size:
-        raise ValueError(f"y_true holds labels {unknown[:10].tolist()} that are not in the mapping")
-    n_classes = labels[-1] + 1  # labels lie in [0, n_classes), the model's number of outputs
+        raise ValueError(
+            f"y_true holds labels {unknown[:10].tolist()} that are not in the mapping"
+        )
+    n_classes = (
+        labels[-1] + 1
+    )  # labels lie in [0, n_classes), the model's number of outputs
     full_cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
     cm = full_cm[np.ix_(labels, labels)]
     support = full_cm.sum(axis=1)[labels]
-    scores = {"precision": metrics.precision(y_true, y_pred, n_classes=n_classes)[labels],
-              "recall": metrics.recall(y_true, y_pred, n_classes=n_classes)[labels],
-              "f1-score": metrics.f1_score(y_true, y_pred, n_classes=n_classes)[labels]}
+    scores = {
+        "precision": metrics.precision(y_true, y_pred, n_classes=n_classes)[labels],
+        "recall": metrics.recall(y_true, y_pred, n_classes=n_classes)[labels],
+        "f1-score": metrics.f1_score(y_true, y_pred, n_classes=n_classes)[labels],
+    }
     return {
         "n_test": len(y_true),
         "accuracy": metrics.accuracy(y_true, y_pred),
         "macro": {m: float(np.mean(s)) for m, s in scores.items()},
-        "weighted": {m: float(np.average(s, weights=support)) for m, s in scores.items()},
-        "per_class": {name: {**{m: float(s[i]) for m, s in scores.items()}, "support": int(support[i])}
-                      for i, name in enumerate(names)},
+        "weighted": {
+            m: float(np.average(s, weights=support)) for m, s in scores.items()
+        },
+        "per_class": {
+            name: {
+                **{m: float(s[i]) for m, s in scores.items()},
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(names)
+        },
         "confusion_matrix": cm.tolist(),
-        "most_confused": [{"true": names[i], "predicted": names[j], "count": c}
-                          for i, j, c in most_confused_pairs(cm)],
+        "most_confused": [
+            {"true": names[i], "predicted": names[j], "count": c}
+            for i, j, c in most_confused_pairs(cm)
+        ],
     }
 
 
@@ -81,7 +101,10 @@ def _figure_to_img(fig: Figure, alt: str) -> str:
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -96,8 +119,12 @@ def _count(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
 
 
-def _partial_parts(provenance: Mapping[str, Any], n_train_used: int | None,
-                   evaluation_only: bool, n_test_used: int) -> list[str]:
+def _partial_parts(
+    provenance: Mapping[str, Any],
+    n_train_used: int | None,
+    evaluation_only: bool,
+    n_test_used: int,
+) -> list[str]:
     """The parts of the data set that the report's numbers rest on only in part.
 
     An empty list means complete data: the whole official test set and, unless
@@ -107,10 +134,14 @@ def _partial_parts(provenance: Mapping[str, Any], n_train_used: int | None,
     if not evaluation_only:
         official = provenance.get("official_train")
         used = provenance.get("n_train") if n_train_used is None else n_train_used
-        if not provenance.get("train_complete") or (n_train_used is not None and used != official):
+        if not provenance.get("train_complete") or (
+            n_train_used is not None and used != official
+        ):
             partial.append(f"training {_count(used)} of {_count(official)} images")
     official_test = provenance.get("official_test")
-    if not provenance.get("test_complete") or n_test_used != official_test:  # e.g. evaluate --limit
+    if (
+        not provenance.get("test_complete") or n_test_used != official_test
+    ):  # e.g. evaluate --limit
         partial.append(f"test {_count(n_test_used)} of {_count(official_test)} images")
     return partial
 
@@ -164,7 +195,9 @@ def write_report(
     ``complete``, next to the source's fields under ``"dataset"``.
     """
     if n_train_used is not None:
-        n_train_used = operator.index(n_train_used)  # a plain int; TypeError for a float
+        n_train_used = operator.index(
+            n_train_used
+        )  # a plain int; TypeError for a float
         if n_train_used < 0:
             raise ValueError(f"n_train_used must be >= 0 or None, got {n_train_used}")
     out = Path(out_dir)
@@ -174,9 +207,15 @@ def write_report(
     provenance = _jsonable(source)
     partial: list[str] = []
     if isinstance(provenance, dict):
-        partial = _partial_parts(provenance, n_train_used, evaluation_only, n_test_used=len(y_true))
-        provenance = {**provenance, "n_train_used": n_train_used, "evaluation_only": evaluation_only,
-                      "complete": not partial}
+        partial = _partial_parts(
+            provenance, n_train_used, evaluation_only, n_test_used=len(y_true)
+        )
+        provenance = {
+            **provenance,
+            "n_train_used": n_train_used,
+            "evaluation_only": evaluation_only,
+            "complete": not partial,
+        }
     document = {
         "title": title,
         "dataset": provenance,
@@ -189,51 +228,117 @@ def write_report(
     atomic_write_text(metrics_path, json.dumps(document, indent=2, default=str))
 
     per = results["per_class"]
-    figures = [("Learning curves", plots.plot_history(history))] if history and len(history) else []
+    figures = (
+        [("Learning curves", plots.plot_history(history))]
+        if history and len(history)
+        else []
+    )
     figures += [
-        ("Per-class precision, recall and F1", plots.plot_per_class_metrics(
-            np.array([per[n]["precision"] for n in names]), np.array([per[n]["recall"] for n in names]),
-            np.array([per[n]["f1-score"] for n in names]), names)),
-        ("Confusion matrix", plots.plot_confusion_matrix(np.array(results["confusion_matrix"]), names)),
+        (
+            "Per-class precision, recall and F1",
+            plots.plot_per_class_metrics(
+                np.array([per[n]["precision"] for n in names]),
+                np.array([per[n]["recall"] for n in names]),
+                np.array([per[n]["f1-score"] for n in names]),
+                names,
+            ),
+        ),
+        (
+            "Confusion matrix",
+            plots.plot_confusion_matrix(np.array(results["confusion_matrix"]), names),
+        ),
     ]
     if x_test is not None and np.any(np.asarray(y_true) != np.asarray(y_pred)):
-        figures.append(("Misclassified examples",
-                        plots.plot_misclassified(x_test, np.asarray(y_true), np.asarray(y_pred), mapping)))
+        figures.append(
+            (
+                "Misclassified examples",
+                plots.plot_misclassified(
+                    x_test, np.asarray(y_true), np.asarray(y_pred), mapping
+                ),
+            )
+        )
 
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f'<p class="big">Test accuracy {results["accuracy"]:.2%} on {results["n_test"]:,} images</p>']
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="big">Test accuracy {results["accuracy"]:.2%} on {results["n_test"]:,} images</p>',
+    ]
     if isinstance(provenance, dict):
         if partial:
-            parts.append(f'<p class="warn">This run used a <b>partial</b> copy of the data set '
-                         f"({html.escape('; '.join(partial))}): numbers are not comparable with "
-                         "results on the full data.</p>")
-        parts += ["<h2>Data</h2>", _table([[k, str(v)] for k, v in provenance.items()], ["field", "value"])]
-    parts += ["<h2>Model</h2>", f"<pre>{html.escape(model.summary())}</pre>",
-              "<h2>Hyperparameters</h2>",
-              _table([[k, str(v)] for k, v in hyperparameters.items()], ["name", "value"])]
-    summary_rows = [[label, f"{results[key]['precision']:.4f}", f"{results[key]['recall']:.4f}",
-                     f"{results[key]['f1-score']:.4f}"] for label, key in (("macro avg", "macro"),
-                                                                           ("weighted avg", "weighted"))]
-    parts += ["<h2>Test metrics</h2>", _table(summary_rows, ["average", "precision", "recall", "F1"]),
-              "<h3>Per class</h3>",
-              _table([[n, f"{per[n]['precision']:.3f}", f"{per[n]['recall']:.3f}",
-                       f"{per[n]['f1-score']:.3f}", str(per[n]["support"])] for n in names],
-                     ["class", "precision", "recall", "F1", "support"]),
-              "<h3>Most confused pairs</h3>",
-              _table([[p["true"], p["predicted"], str(p["count"])] for p in results["most_confused"]],
-                     ["true", "predicted as", "count"])]
+            parts.append(
+                f'<p class="warn">This run used a <b>partial</b> copy of the data set '
+                f"({html.escape('; '.join(partial))}): numbers are not comparable with "
+                "results on the full data.</p>"
+            )
+        parts += [
+            "<h2>Data</h2>",
+            _table([[k, str(v)] for k, v in provenance.items()], ["field", "value"]),
+        ]
+    parts += [
+        "<h2>Model</h2>",
+        f"<pre>{html.escape(model.summary())}</pre>",
+        "<h2>Hyperparameters</h2>",
+        _table([[k, str(v)] for k, v in hyperparameters.items()], ["name", "value"]),
+    ]
+    summary_rows = [
+        [
+            label,
+            f"{results[key]['precision']:.4f}",
+            f"{results[key]['recall']:.4f}",
+            f"{results[key]['f1-score']:.4f}",
+        ]
+        for label, key in (("macro avg", "macro"), ("weighted avg", "weighted"))
+    ]
+    parts += [
+        "<h2>Test metrics</h2>",
+        _table(summary_rows, ["average", "precision", "recall", "F1"]),
+        "<h3>Per class</h3>",
+        _table(
+            [
+                [
+                    n,
+                    f"{per[n]['precision']:.3f}",
+                    f"{per[n]['recall']:.3f}",
+                    f"{per[n]['f1-score']:.3f}",
+                    str(per[n]["support"]),
+                ]
+                for n in names
+            ],
+            ["class", "precision", "recall", "F1", "support"],
+        ),
+        "<h3>Most confused pairs</h3>",
+        _table(
+            [
+                [p["true"], p["predicted"], str(p["count"])]
+                for p in results["most_confused"]
+            ],
+            ["true", "predicted as", "count"],
+        ),
+    ]
     for caption, fig in figures:
         parts += [f"<h2>{html.escape(caption)}</h2>", _figure_to_img(fig, caption)]
     history = history or History()
-    history_rows = [[str(e), f"{history.train_loss[i]:.4f}",
-                     f"{history.val_loss[i]:.4f}" if history.val_loss else "",
-                     f"{history.train_accuracy[i]:.4f}" if history.train_accuracy else "",
-                     f"{history.val_accuracy[i]:.4f}" if history.val_accuracy else "",
-                     f"{history.epoch_time[i]:.1f}"] for i, e in enumerate(history.epoch)]
-    parts += ["<h2>History</h2>", _table(history_rows, ["epoch", "train loss", "val loss", "train acc",
-                                                         "val acc", "seconds"])]
-    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    history_rows = [
+        [
+            str(e),
+            f"{history.train_loss[i]:.4f}",
+            f"{history.val_loss[i]:.4f}" if history.val_loss else "",
+            f"{history.train_accuracy[i]:.4f}" if history.train_accuracy else "",
+            f"{history.val_accuracy[i]:.4f}" if history.val_accuracy else "",
+            f"{history.epoch_time[i]:.1f}",
+        ]
+        for i, e in enumerate(history.epoch)
+    ]
+    parts += [
+        "<h2>History</h2>",
+        _table(
+            history_rows,
+            ["epoch", "train loss", "val loss", "train acc", "val acc", "seconds"],
+        ),
+    ]
+    page = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
     report_path = out / "report.html"
     atomic_write_text(report_path, page)
     return {"html": report_path, "metrics": metrics_path}

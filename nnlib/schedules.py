@@ -17,7 +17,9 @@ class StepDecay:
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = check_positive_int(step_size, "step_size")
-        self.gamma = check_number(gamma, "gamma", low=0.0, high=1.0, low_inclusive=False)
+        self.gamma = check_number(
+            gamma, "gamma", low=0.0, high=1.0, low_inclusive=False
+        )
 
     def __call__(self, t: int) -> float:
         return self.gamma ** (t // self.step_size)
@@ -30,7 +32,9 @@ class ExponentialDecay:
     r"""Shrink the rate smoothly: :math:`\gamma^{t}`."""
 
     def __init__(self, gamma: float) -> None:
-        self.gamma = check_number(gamma, "gamma", low=0.0, high=1.0, low_inclusive=False)
+        self.gamma = check_number(
+            gamma, "gamma", low=0.0, high=1.0, low_inclusive=False
+        )
 
     def __call__(self, t: int) -> float:
         return self.gamma**t
@@ -47,11 +51,15 @@ class CosineDecay:
 
     def __init__(self, total_steps: int, final_factor: float = 0.0) -> None:
         self.total_steps = check_positive_int(total_steps, "total_steps")
-        self.final_factor = check_number(final_factor, "final_factor", low=0.0, high=1.0)
+        self.final_factor = check_number(
+            final_factor, "final_factor", low=0.0, high=1.0
+        )
 
     def __call__(self, t: int) -> float:
         progress = min(t, self.total_steps) / self.total_steps
-        return self.final_factor + (1 - self.final_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+        return self.final_factor + (1 - self.final_factor) * 0.5 * (
+            1 + math.cos(math.pi * progress)
+        )
 
     def __repr__(self) -> str:
         return f"CosineDecay(total_steps={self.total_steps}, final_factor={self.final_factor})"

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from .model import Sequential
 
 FORMAT = "nnlib-sequential-v1"
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout)}
+LAYER_TYPES = {
+    cls.__name__: cls for cls in (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout)
+}
 
 
 def _digest(architecture: str, arrays: dict[str, np.ndarray]) -> str:
@@ -47,15 +49,24 @@ def _digest(architecture: str, arrays: dict[str, np.ndarray]) -> str:
 def save_model(model: Sequential, path: str | Path) -> None:
     """Save ``model`` to ``path`` (written exactly there, e.g. ``"model.npz"``), atomically."""
     path = Path(path)
-    layers = [{"type": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
+    layers = [
+        {"type": type(layer).__name__, "config": layer.get_config()}
+        for layer in model.layers
+    ]
     for spec in layers:
         if spec["type"] not in LAYER_TYPES:
-            raise TypeError(f"cannot save layer type {spec['type']}: only {sorted(LAYER_TYPES)}")
+            raise TypeError(
+                f"cannot save layer type {spec['type']}: only {sorted(LAYER_TYPES)}"
+            )
     architecture = json.dumps({"format": FORMAT, "layers": layers})
     arrays = {p.name: p.value for p in model.parameters()}
     digest = _digest(architecture, arrays)
-    atomic_write(path, lambda f: np.savez(f, architecture=np.array(architecture),
-                                          sha256=np.array(digest), **arrays))
+    atomic_write(
+        path,
+        lambda f: np.savez(
+            f, architecture=np.array(architecture), sha256=np.array(digest), **arrays
+        ),
+    )
 
 
 def _parameter_shapes(layers: list) -> dict[str, tuple]:
@@ -81,29 +92,46 @@ def load_model(path: str | Path) -> Sequential:
     path = Path(path)
     try:
         data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy file loads as one bare array
+        if not isinstance(
+            data, np.lib.npyio.NpzFile
+        ):  # a .npy file loads as one bare array
             raise ValueError("it holds a single array (.npy), not an .npz archive")
         with data:
             contents = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise
     # MemoryError: a forged array header can declare an array of terabytes in a tiny file.
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, MemoryError) as err:
-        raise ValueError(f"{path} is not a readable nnlib model file ({type(err).__name__}: {err})") from err
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        MemoryError,
+    ) as err:
+        raise ValueError(
+            f"{path} is not a readable nnlib model file ({type(err).__name__}: {err})"
+        ) from err
 
     for key in ("architecture", "sha256"):
         if key not in contents:
-            raise ValueError(f"{path} is not an nnlib model file: it has no '{key}' entry")
+            raise ValueError(
+                f"{path} is not an nnlib model file: it has no '{key}' entry"
+            )
     architecture = str(contents.pop("architecture"))
     stored_digest = str(contents.pop("sha256"))
     if _digest(architecture, contents) != stored_digest:
-        raise ValueError(f"{path} failed its integrity check: the file was modified or corrupted")
+        raise ValueError(
+            f"{path} failed its integrity check: the file was modified or corrupted"
+        )
     try:
         spec = json.loads(architecture)
         if not isinstance(spec, dict):
             raise ValueError(f"expected a JSON object, got {type(spec).__name__}")
         if spec.get("format") != FORMAT:
-            raise ValueError(f"unknown format {spec.get('format')!r}, expected {FORMAT!r}")
+            raise ValueError(
+                f"unknown format {spec.get('format')!r}, expected {FORMAT!r}"
+            )
         entries = spec["layers"]
         if not isinstance(entries, list):
             raise ValueError(f"'layers' must be a list, got {type(entries).__name__}")
@@ -126,7 +154,9 @@ def load_model(path: str | Path) -> Sequential:
                 f"but the file stores shape {contents[name].shape}"
             )
     try:
-        model = Sequential(LAYER_TYPES[entry["type"]](**entry["config"]) for entry in entries)
+        model = Sequential(
+            LAYER_TYPES[entry["type"]](**entry["config"]) for entry in entries
+        )
     except (ValueError, TypeError, KeyError) as err:
         raise ValueError(f"{path} has an invalid architecture: {err}") from err
 

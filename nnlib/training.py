@@ -17,7 +17,9 @@ from .model import Sequential
 from .optimizers import Optimizer
 
 
-def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_outputs: int) -> None:
+def _check_dataset(
+    x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_outputs: int
+) -> None:
     """Validate a whole data set once, before training, instead of once per batch.
 
     For a classification loss every label must be a valid index into the ``n_outputs`` outputs,
@@ -29,7 +31,9 @@ def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_output
         raise ValueError(f"{name}: x has {len(x)} samples but y has {len(y)}")
     if x.dtype != np.uint8:
         if not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(f"{name}: x must be float or uint8 images, got dtype {x.dtype}")
+            raise TypeError(
+                f"{name}: x must be float or uint8 images, got dtype {x.dtype}"
+            )
         if not np.isfinite(x).all():
             raise ValueError(f"{name}: x contains NaN or inf")
     if loss.is_classification:
@@ -37,13 +41,22 @@ def _check_dataset(x: np.ndarray, y: np.ndarray, loss: Loss, name: str, n_output
 
 
 def evaluate(
-    model: Sequential, loss: Loss, x: np.ndarray, y: np.ndarray, *, batch_size: int = 2048
+    model: Sequential,
+    loss: Loss,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int = 2048,
 ) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) of ``model`` on ``(x, y)`` in evaluation mode."""
     if len(y) == 0:
-        raise ValueError("cannot evaluate on an empty data set (x and y have no samples)")
+        raise ValueError(
+            "cannot evaluate on an empty data set (x and y have no samples)"
+        )
     total_loss, correct = 0.0, 0
-    for xb, yb in iterate_minibatches(x, y, batch_size, shuffle=False, dtype=model.dtype):
+    for xb, yb in iterate_minibatches(
+        x, y, batch_size, shuffle=False, dtype=model.dtype
+    ):
         out = model.forward(xb, training=False)
         total_loss += loss.forward(out, yb) * len(yb)
         if loss.is_classification:
@@ -117,7 +130,9 @@ def fit(
             start = time.perf_counter()
             lr = optimizer.current_lr
             total_loss, correct = 0.0, 0
-            batches = iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng, dtype=model.dtype)
+            batches = iterate_minibatches(
+                X, y, batch_size, shuffle=shuffle, rng=rng, dtype=model.dtype
+            )
             bar = _progress_bar(progress, n_batches, f"epoch {epoch}")
             for batch_index, (xb, yb) in enumerate(batches, start=1):
                 out = model.forward(xb, training=True)
@@ -140,7 +155,10 @@ def fit(
                 if bar is not None:
                     bar.update(1)
                     if batch_index % 20 == 0 or batch_index == n_batches:
-                        bar.set_postfix(loss=f"{total_loss / (batch_index * batch_size):.4f}", refresh=False)
+                        bar.set_postfix(
+                            loss=f"{total_loss / (batch_index * batch_size):.4f}",
+                            refresh=False,
+                        )
             if bar is not None:
                 bar.close()
 

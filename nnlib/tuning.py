@@ -71,7 +71,9 @@ class LogUniform:
 
     def __post_init__(self) -> None:
         if not 0 < self.low < self.high:
-            raise ValueError(f"LogUniform needs 0 < low < high, got low={self.low}, high={self.high}")
+            raise ValueError(
+                f"LogUniform needs 0 < low < high, got low={self.low}, high={self.high}"
+            )
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
@@ -106,27 +108,65 @@ def run_trial(
     """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
-        raise ValueError(f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        raise ValueError(
+            f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
     p = {**DEFAULTS, **params}
     x_train, y_train = train
     n_in = int(np.prod(x_train.shape[1:]))
     n_classes = int(max(y_train.max(), val[1].max())) + 1
-    model = mlp(n_in, list(p["hidden"]), n_classes, activation=p["activation"],
-                dropout=p["dropout"], rng=seed)
-    callbacks = [EarlyStopping("val_accuracy", patience=patience)] if patience is not None else []
+    model = mlp(
+        n_in,
+        list(p["hidden"]),
+        n_classes,
+        activation=p["activation"],
+        dropout=p["dropout"],
+        rng=seed,
+    )
+    callbacks = (
+        [EarlyStopping("val_accuracy", patience=patience)]
+        if patience is not None
+        else []
+    )
     start = time.perf_counter()
     try:
-        history = fit(model, SoftmaxCrossEntropy(), make_optimizer(p["optimizer"], p["lr"]),
-                      x_train, y_train, epochs=epochs, batch_size=int(p["batch_size"]),
-                      validation_data=val, rng=seed, callbacks=callbacks, progress=False)
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            make_optimizer(p["optimizer"], p["lr"]),
+            x_train,
+            y_train,
+            epochs=epochs,
+            batch_size=int(p["batch_size"]),
+            validation_data=val,
+            rng=seed,
+            callbacks=callbacks,
+            progress=False,
+        )
     except FloatingPointError:
         # A learning rate too large makes the loss NaN: a (bad) result, not a reason to lose
         # every other trial of the search.
-        return Trial(dict(params), 0.0, math.inf, 0, 0, time.perf_counter() - start, {}, diverged=True)
+        return Trial(
+            dict(params),
+            0.0,
+            math.inf,
+            0,
+            0,
+            time.perf_counter() - start,
+            {},
+            diverged=True,
+        )
     best = history.best_epoch("val_accuracy")
     i = history.epoch.index(best)
-    return Trial(dict(params), history.val_accuracy[i], history.val_loss[i], best, len(history),
-                 time.perf_counter() - start, asdict(history))
+    return Trial(
+        dict(params),
+        history.val_accuracy[i],
+        history.val_loss[i],
+        best,
+        len(history),
+        time.perf_counter() - start,
+        asdict(history),
+    )
 
 
 def _rank(trial: Trial) -> tuple[bool, float, float]:
@@ -153,12 +193,21 @@ class TuningResults:
         """A text table of the trials sorted by validation accuracy (best first)."""
         keys = sorted({k for t in self.trials for k in t.params})
         header = [*keys, "val_acc", "val_loss", "best_epoch", "seconds"]
-        rows = [[_fmt(t.params.get(k, DEFAULTS[k])) for k in keys]
-                + [f"{t.val_accuracy:.4f}", f"{t.val_loss:.4f}", str(t.best_epoch), f"{t.seconds:.1f}"]
-                for t in self.trials[:max_rows]]
+        rows = [
+            [_fmt(t.params.get(k, DEFAULTS[k])) for k in keys]
+            + [
+                f"{t.val_accuracy:.4f}",
+                f"{t.val_loss:.4f}",
+                str(t.best_epoch),
+                f"{t.seconds:.1f}",
+            ]
+            for t in self.trials[:max_rows]
+        ]
         widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
         lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        lines += [
+            "  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows
+        ]
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -174,7 +223,9 @@ class TuningResults:
         """
         import matplotlib.pyplot as plt
 
-        from .plots import plot_tuning_results  # imported here: nnlib.plots imports this module
+        from .plots import (
+            plot_tuning_results,
+        )  # imported here: nnlib.plots imports this module
 
         out = Path(out_dir)
         json_path, figure_path = out / "results.json", out / "tuning.png"
@@ -219,13 +270,24 @@ def _finite_or_none(value: Any) -> Any:
 def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Every combination of the listed values: ``{"lr": [1e-3, 1e-2], "dropout": [0, .2]}`` → 4 dicts."""
     for key, values in space.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
-            raise ValueError(f"grid values for {key!r} must be a non-empty list, got {values!r}")
+        if (
+            isinstance(values, (str, bytes))
+            or not isinstance(values, Sequence)
+            or len(values) == 0
+        ):
+            raise ValueError(
+                f"grid values for {key!r} must be a non-empty list, got {values!r}"
+            )
     keys = list(space)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*space.values())]
+    return [
+        dict(zip(keys, combo, strict=True))
+        for combo in itertools.product(*space.values())
+    ]
 
 
-def random_configs(space: Mapping[str, Any], n_trials: int, *, seed: int = 0) -> list[dict[str, Any]]:
+def random_configs(
+    space: Mapping[str, Any], n_trials: int, *, seed: int = 0
+) -> list[dict[str, Any]]:
     """``n_trials`` random configurations; a value is a list (uniform choice) or a ``LogUniform``."""
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
@@ -256,24 +318,42 @@ def run_search(
     for config in configs:  # fail fast, before any worker starts
         unknown = set(config) - set(DEFAULTS)
         if unknown:
-            raise ValueError(f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+            raise ValueError(
+                f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+            )
         if "optimizer" in config and config["optimizer"] not in OPTIMIZER_NAMES:
-            raise ValueError(f"optimizer must be one of {OPTIMIZER_NAMES}, got {config['optimizer']!r}")
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZER_NAMES}, got {config['optimizer']!r}"
+            )
     trials = Parallel(n_jobs=n_jobs)(
-        delayed(run_trial)(config, train, val, epochs=epochs, seed=seed, patience=patience)
+        delayed(run_trial)(
+            config, train, val, epochs=epochs, seed=seed, patience=patience
+        )
         for config in configs
     )
     return TuningResults(list(trials))
 
 
-def grid_search(space: Mapping[str, Sequence[Any]], train: tuple[np.ndarray, np.ndarray],
-                val: tuple[np.ndarray, np.ndarray], **kwargs: Any) -> TuningResults:
+def grid_search(
+    space: Mapping[str, Sequence[Any]],
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    **kwargs: Any,
+) -> TuningResults:
     """Try every combination in ``space`` (see ``grid_configs``, ``run_search``)."""
     return run_search(grid_configs(space), train, val, **kwargs)
 
 
-def random_search(space: Mapping[str, Any], train: tuple[np.ndarray, np.ndarray],
-                  val: tuple[np.ndarray, np.ndarray], *, n_trials: int, seed: int = 0,
-                  **kwargs: Any) -> TuningResults:
+def random_search(
+    space: Mapping[str, Any],
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    *,
+    n_trials: int,
+    seed: int = 0,
+    **kwargs: Any,
+) -> TuningResults:
     """Try ``n_trials`` random configurations (see ``random_configs``, ``run_search``)."""
-    return run_search(random_configs(space, n_trials, seed=seed), train, val, seed=seed, **kwargs)
+    return run_search(
+        random_configs(space, n_trials, seed=seed), train, val, seed=seed, **kwargs
+    )

@@ -35,14 +35,18 @@ def offline_zip() -> str:
     downloaded by the GitHub Actions workflow). Tests using it hold for either copy; tests that pin
     the offline copy's exact contents use ``shared_offline_copy``.
     """
-    path = data.find_shared_copy() or (_EMNIST_CACHE if os.path.isfile(_EMNIST_CACHE) else None)
+    path = data.find_shared_copy() or (
+        _EMNIST_CACHE if os.path.isfile(_EMNIST_CACHE) else None
+    )
     if path is None:
         message = (
             f"no EMNIST archive: neither the offline copy {data.SHARED_COPY} (looked above "
             f"{os.getcwd()} and above the nnlib package) nor {_EMNIST_CACHE}"
         )
         if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so tests needing real data must not be skipped")
+            pytest.fail(
+                f"{message}; CI is set, so tests needing real data must not be skipped"
+            )
         pytest.skip(message)
     return path
 
@@ -56,6 +60,8 @@ def shared_offline_copy(offline_zip: str) -> str:
     those facts are then simply not true, while every other data test still runs on it.
     """
     if offline_zip != data.find_shared_copy():
-        pytest.skip(f"pins the contents of the offline partial copy {data.SHARED_COPY}; "
-                    f"this machine has {offline_zip} instead")
+        pytest.skip(
+            f"pins the contents of the offline partial copy {data.SHARED_COPY}; "
+            f"this machine has {offline_zip} instead"
+        )
     return offline_zip

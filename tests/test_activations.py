@@ -69,13 +69,17 @@ def test_relu_forward_and_backward_by_hand():
     """max(z, 0), and the gradient passes only where z > 0 (at exactly 0 it is blocked)."""
     layer = ReLU()
     np.testing.assert_array_equal(layer.forward(X), [[0.0, 0.0, 0.0, 0.5, 2.0]])
-    np.testing.assert_array_equal(layer.backward(np.full_like(X, 3.0)), [[0, 0, 0, 3.0, 3.0]])
+    np.testing.assert_array_equal(
+        layer.backward(np.full_like(X, 3.0)), [[0, 0, 0, 3.0, 3.0]]
+    )
 
 
 def test_leaky_relu_forward_and_backward_by_hand():
     """alpha = 0.1: negative inputs are scaled by 0.1, and so is their gradient."""
     layer = LeakyReLU(0.1)
-    np.testing.assert_allclose(layer.forward(X), [[-0.2, -0.05, 0.0, 0.5, 2.0]], rtol=1e-15)
+    np.testing.assert_allclose(
+        layer.forward(X), [[-0.2, -0.05, 0.0, 0.5, 2.0]], rtol=1e-15
+    )
     grad = layer.backward(np.ones_like(X))
     np.testing.assert_allclose(grad, [[0.1, 0.1, 0.1, 1.0, 1.0]], rtol=1e-15)
 
@@ -131,5 +135,7 @@ def test_backward_before_forward_is_a_clear_error(make):
 @pytest.mark.parametrize("alpha", [-0.1, 1.0, 2.0])
 def test_leaky_relu_rejects_alpha_outside_unit_interval(alpha):
     """alpha must lie in [0, 1): the message names alpha and the interval."""
-    with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0\.0, 1\.0\)"):
+    with pytest.raises(
+        ValueError, match=r"alpha must be a finite number in \[0\.0, 1\.0\)"
+    ):
         LeakyReLU(alpha)

@@ -40,14 +40,19 @@ def test_without_shuffle_the_order_is_kept():
     """shuffle=False yields the samples in order, the last batch holding the rest."""
     x, y = np.zeros((7, 2), dtype=np.float32), np.arange(7)
     assert [yb.tolist() for _, yb in iterate_minibatches(x, y, 3, shuffle=False)] == [
-        [0, 1, 2], [3, 4, 5], [6]]
+        [0, 1, 2],
+        [3, 4, 5],
+        [6],
+    ]
 
 
 def test_shuffling_is_reproducible_and_seed_dependent():
     """The same seed gives the same order; another seed a different one."""
     x, y = np.zeros((100, 1), dtype=np.float32), np.arange(100)
+
     def order(seed):
         return np.concatenate([yb for _, yb in iterate_minibatches(x, y, 10, rng=seed)])
+
     assert np.array_equal(order(1), order(1))
     assert not np.array_equal(order(1), order(2))
     assert not np.array_equal(order(1), y)  # it does shuffle
@@ -71,16 +76,20 @@ def test_uint8_images_become_float32_in_unit_interval():
 def test_float_inputs_are_cast_to_the_requested_dtype():
     """Float64 features become float32 by default, or stay float64 when asked."""
     x = np.random.default_rng(0).standard_normal((6, 3))
-    (xb, _), = iterate_minibatches(x, np.arange(6), 6, shuffle=False)
+    ((xb, _),) = iterate_minibatches(x, np.arange(6), 6, shuffle=False)
     assert xb.dtype == np.float32
-    (xb64, _), = iterate_minibatches(x, np.arange(6), 6, shuffle=False, dtype=np.float64)
+    ((xb64, _),) = iterate_minibatches(
+        x, np.arange(6), 6, shuffle=False, dtype=np.float64
+    )
     assert np.array_equal(xb64, x)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1])
 def test_batch_size_below_one_is_rejected(batch_size):
     """batch_size < 1 is a ValueError naming batch_size."""
-    with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"):
+    with pytest.raises(
+        ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"
+    ):
         next(iterate_minibatches(np.zeros((3, 2)), np.zeros(3), batch_size))
 
 

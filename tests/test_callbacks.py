@@ -24,7 +24,9 @@ from nnlib import (
 )
 
 
-def first_stop(callback: Callback, values: list[float], monitor: str = "val_loss") -> int | None:
+def first_stop(
+    callback: Callback, values: list[float], monitor: str = "val_loss"
+) -> int | None:
     """Feed ``values`` (one per epoch) to ``callback`` as fit would; return the epoch at which it
     asks to stop, or None."""
     model = mlp(2, [], 2, rng=0)
@@ -55,15 +57,29 @@ def overfitting_problem():
     first falls a little, then rises, so it has a clear best epoch in the middle of training."""
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
-    x_val, y_val = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
+    x_val, y_val = (
+        rng.standard_normal((32, 5)).astype(np.float32),
+        rng.integers(0, 3, 32),
+    )
     return x, y, x_val, y_val
 
 
 def run(callbacks, data, epochs=40):
     x, y, x_val, y_val = data
     model = mlp(5, [32], 3, rng=0)
-    history = fit(model, SoftmaxCrossEntropy(), Adam(0.02), x, y, epochs=epochs, batch_size=8,
-                  validation_data=(x_val, y_val), rng=0, callbacks=callbacks, progress=False)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(0.02),
+        x,
+        y,
+        epochs=epochs,
+        batch_size=8,
+        validation_data=(x_val, y_val),
+        rng=0,
+        callbacks=callbacks,
+        progress=False,
+    )
     return model, history
 
 
@@ -94,7 +110,10 @@ def test_early_stopping_does_not_stop_while_improving():
 def test_early_stopping_min_delta():
     """With min_delta = 0.1, 1.0 → 0.95 → 0.94 → 0.93 are not improvements, so training stops;
     without min_delta every one of them is an improvement and it never stops."""
-    assert first_stop(EarlyStopping(patience=1, min_delta=0.1), [1.0, 0.95, 0.94, 0.93]) is not None
+    assert (
+        first_stop(EarlyStopping(patience=1, min_delta=0.1), [1.0, 0.95, 0.94, 0.93])
+        is not None
+    )
     assert first_stop(EarlyStopping(patience=1), [1.0, 0.95, 0.94, 0.93]) is None
 
 
@@ -136,7 +155,8 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch(overfitting_probl
         assert np.array_equal(p.value, saved), p.name
     last = record.weights[history.epoch[-1]]
     assert not all(  # the restore did change something
-        np.array_equal(p.value, w) for p, w in zip(model.parameters(), last, strict=True)
+        np.array_equal(p.value, w)
+        for p, w in zip(model.parameters(), last, strict=True)
     )
     _, _, x_val, y_val = overfitting_problem
     val_loss, _ = evaluate(model, SoftmaxCrossEntropy(), x_val, y_val)
@@ -150,17 +170,22 @@ def test_early_stopping_without_restore_keeps_the_last_weights(overfitting_probl
     early = EarlyStopping(patience=2, restore_best=False)
     model, history = run([record, early], overfitting_problem)
     assert history.stopped_early
-    for p, saved in zip(model.parameters(), record.weights[history.epoch[-1]], strict=True):
+    for p, saved in zip(
+        model.parameters(), record.weights[history.epoch[-1]], strict=True
+    ):
         assert np.array_equal(p.value, saved)
 
 
-def test_early_stopping_and_checkpoint_agree_on_the_best_model(overfitting_problem, tmp_path):
+def test_early_stopping_and_checkpoint_agree_on_the_best_model(
+    overfitting_problem, tmp_path
+):
     """The restored model and the best checkpoint file give bit-identical predictions."""
     checkpoint = ModelCheckpoint(tmp_path / "best.npz")
     model, _ = run([checkpoint, EarlyStopping(patience=2)], overfitting_problem)
     x = overfitting_problem[2]
-    assert np.array_equal(Sequential.load(tmp_path / "best.npz").predict_proba(x),
-                          model.predict_proba(x))
+    assert np.array_equal(
+        Sequential.load(tmp_path / "best.npz").predict_proba(x), model.predict_proba(x)
+    )
 
 
 # ---------------------------------------------------------------------- ModelCheckpoint
@@ -178,9 +203,13 @@ def test_checkpoint_saves_only_at_improvements(overfitting_problem, tmp_path):
             running_min = value
             improvements.append(epoch)
     assert checkpoint.saved_epochs == improvements
-    assert improvements[-1] < history.epoch[-1]  # some later epochs were (rightly) not saved
+    assert (
+        improvements[-1] < history.epoch[-1]
+    )  # some later epochs were (rightly) not saved
     loaded = Sequential.load(path)
-    for p, saved in zip(loaded.parameters(), record.weights[history.best_epoch()], strict=True):
+    for p, saved in zip(
+        loaded.parameters(), record.weights[history.best_epoch()], strict=True
+    ):
         assert np.array_equal(p.value, saved)
 
 
@@ -195,13 +224,28 @@ def test_checkpoint_saves_every_epoch_when_not_best_only(overfitting_problem, tm
         assert np.array_equal(a.value, b.value)
 
 
-@pytest.mark.parametrize("make", [lambda p: EarlyStopping(), lambda p: ModelCheckpoint(p)])
-def test_monitoring_val_loss_without_validation_data_is_a_clear_error(make, toy_data, tmp_path):
+@pytest.mark.parametrize(
+    "make", [lambda p: EarlyStopping(), lambda p: ModelCheckpoint(p)]
+)
+def test_monitoring_val_loss_without_validation_data_is_a_clear_error(
+    make, toy_data, tmp_path
+):
     """Monitoring val_loss without validation_data says so and how to fix it."""
     x, y = toy_data
-    with pytest.raises(ValueError, match=r"cannot monitor 'val_loss'.*pass validation_data"):
-        fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=2,
-            batch_size=16, callbacks=[make(tmp_path / "m.npz")], progress=False)
+    with pytest.raises(
+        ValueError, match=r"cannot monitor 'val_loss'.*pass validation_data"
+    ):
+        fit(
+            mlp(6, [4], 3, rng=0),
+            SoftmaxCrossEntropy(),
+            Adam(0.01),
+            x,
+            y,
+            epochs=2,
+            batch_size=16,
+            callbacks=[make(tmp_path / "m.npz")],
+            progress=False,
+        )
 
 
 def test_checkpoint_every_epoch_needs_no_validation_data(toy_data, tmp_path):
@@ -209,8 +253,17 @@ def test_checkpoint_every_epoch_needs_no_validation_data(toy_data, tmp_path):
     work and save after every epoch."""
     x, y = toy_data
     checkpoint = ModelCheckpoint(tmp_path / "m.npz", save_best_only=False)
-    fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=2, batch_size=16,
-        callbacks=[checkpoint], progress=False)
+    fit(
+        mlp(6, [4], 3, rng=0),
+        SoftmaxCrossEntropy(),
+        Adam(0.01),
+        x,
+        y,
+        epochs=2,
+        batch_size=16,
+        callbacks=[checkpoint],
+        progress=False,
+    )
     assert checkpoint.saved_epochs == [1, 2]
 
 
@@ -218,10 +271,23 @@ def test_checkpoint_on_train_accuracy_without_validation(toy_data, tmp_path):
     """Training metrics can be monitored without validation data; higher accuracy is better."""
     x, y = toy_data
     checkpoint = ModelCheckpoint(tmp_path / "m.npz", monitor="train_accuracy")
-    history = fit(mlp(6, [8], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.05), x, y, epochs=5,
-                  batch_size=16, rng=0, callbacks=[checkpoint], progress=False)
+    history = fit(
+        mlp(6, [8], 3, rng=0),
+        SoftmaxCrossEntropy(),
+        Adam(0.05),
+        x,
+        y,
+        epochs=5,
+        batch_size=16,
+        rng=0,
+        callbacks=[checkpoint],
+        progress=False,
+    )
     best_so_far = np.maximum.accumulate(history.train_accuracy)
-    expected = [e for i, e in enumerate(history.epoch)
-                if i == 0 or best_so_far[i] > best_so_far[i - 1]]
+    expected = [
+        e
+        for i, e in enumerate(history.epoch)
+        if i == 0 or best_so_far[i] > best_so_far[i - 1]
+    ]
     assert checkpoint.saved_epochs == expected
     assert (tmp_path / "m.npz").is_file()

@@ -25,14 +25,31 @@ def show_tracebacks(monkeypatch):
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nnlib", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "nnlib", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_help_documents_every_option() -> None:
     for command, options in {
-        "train": ["--split", "--hidden", "--dropout", "--optimizer", "--lr", "--batch-size", "--epochs",
-                  "--out", "--resume", "--patience", "--data", "--seed"],
+        "train": [
+            "--split",
+            "--hidden",
+            "--dropout",
+            "--optimizer",
+            "--lr",
+            "--batch-size",
+            "--epochs",
+            "--out",
+            "--resume",
+            "--patience",
+            "--data",
+            "--seed",
+        ],
         "evaluate": ["--model", "--split", "--out", "--data"],
         "tune": ["--search", "--trials", "--lr", "--optimizer", "--n-jobs", "--epochs"],
     }.items():
@@ -42,87 +59,194 @@ def test_help_documents_every_option() -> None:
             assert option in result.stdout, (command, option)
 
 
-@pytest.mark.parametrize("args, reason", [
-    (["train", "--out", "x", "--lr", "-1"], "--lr: must be a positive number"),
-    (["train", "--out", "x", "--batch-size", "0"], "--batch-size: must be an integer >= 1"),
-    (["train", "--out", "x", "--dropout", "1.5"], "--dropout: must be in [0, 1)"),
-    (["train", "--out", "x", "--split", "nope"], "invalid choice: 'nope'"),
-    (["train"], "the following arguments are required: --out"),
-    ([], "the following arguments are required"),
-])
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["train", "--out", "x", "--lr", "-1"], "--lr: must be a positive number"),
+        (
+            ["train", "--out", "x", "--batch-size", "0"],
+            "--batch-size: must be an integer >= 1",
+        ),
+        (["train", "--out", "x", "--dropout", "1.5"], "--dropout: must be in [0, 1)"),
+        (["train", "--out", "x", "--split", "nope"], "invalid choice: 'nope'"),
+        (["train"], "the following arguments are required: --out"),
+        ([], "the following arguments are required"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(args: list[str], reason: str) -> None:
     result = run_cli(*args)
     assert result.returncode == 2
     assert reason in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert (
+        len(result.stderr.strip().splitlines()) == 1
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_missing_data_exits_1_with_one_line(tmp_path: Path) -> None:
-    result = run_cli("train", "--data", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "run"))
+    result = run_cli(
+        "train", "--data", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "run")
+    )
     assert result.returncode == 1
     assert "nowhere.zip" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert (
+        len(result.stderr.strip().splitlines()) == 1
+        and "Traceback" not in result.stderr
+    )
 
 
-TRAIN = ["train", "--split", "balanced", "--limit", "1500", "--hidden", "32", "--batch-size", "64",
-         "--no-progress", "--no-download"]
+TRAIN = [
+    "train",
+    "--split",
+    "balanced",
+    "--limit",
+    "1500",
+    "--hidden",
+    "32",
+    "--batch-size",
+    "64",
+    "--no-progress",
+    "--no-download",
+]
 
 
-def test_train_writes_everything_then_resume_continues(offline_zip: str, tmp_path: Path, capsys) -> None:
+def test_train_writes_everything_then_resume_continues(
+    offline_zip: str, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "run"
-    assert cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)]) == 0
-    for name in ("model.npz", "best.npz", "checkpoint.npz", "history.json", "report.html", "metrics.json",
-                 "config.json"):
+    assert (
+        cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)])
+        == 0
+    )
+    for name in (
+        "model.npz",
+        "best.npz",
+        "checkpoint.npz",
+        "history.json",
+        "report.html",
+        "metrics.json",
+        "config.json",
+    ):
         assert (out / name).is_file(), name
     assert len(json.loads((out / "history.json").read_text())["epoch"]) == 2
     # Training into a used directory without --resume is refused rather than overwriting it.
-    assert cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)]) == 2
+    assert (
+        cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)])
+        == 2
+    )
     assert "--resume" in capsys.readouterr().err
-    assert cli.main(["train", "--out", str(out), "--epochs", "3", "--resume", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            ["train", "--out", str(out), "--epochs", "3", "--resume", "--no-progress"]
+        )
+        == 0
+    )
     history = json.loads((out / "history.json").read_text())
     assert history["epoch"] == [1, 2, 3]
     # evaluate reproduces the test accuracy stored in metrics.json
-    assert cli.main(["evaluate", "--model", str(out / "model.npz"), "--split", "balanced",
-                     "--data", offline_zip, "--out", str(tmp_path / "eval")]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(out / "model.npz"),
+                "--split",
+                "balanced",
+                "--data",
+                offline_zip,
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 0
+    )
     trained = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
-    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())["test"]["accuracy"]
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())["test"][
+        "accuracy"
+    ]
     assert trained == evaluated
 
 
-def test_interrupt_keeps_last_checkpoint_and_resume_works(offline_zip: str, tmp_path: Path,
-                                                          monkeypatch, capsys) -> None:
+def test_interrupt_keeps_last_checkpoint_and_resume_works(
+    offline_zip: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
     real_fit = cli.fit
 
     def fit_then_interrupt(*args, **kwargs):
-        kwargs["epochs"] = 1  # finish one epoch (its checkpoint is written), then "press Ctrl-C"
+        kwargs["epochs"] = (
+            1  # finish one epoch (its checkpoint is written), then "press Ctrl-C"
+        )
         real_fit(*args, **kwargs)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "fit", fit_then_interrupt)
     out = tmp_path / "run"
-    assert cli.main([*TRAIN, "--data", offline_zip, "--epochs", "3", "--out", str(out)]) == 130
+    assert (
+        cli.main([*TRAIN, "--data", offline_zip, "--epochs", "3", "--out", str(out)])
+        == 130
+    )
     assert "--resume" in capsys.readouterr().err
-    with np.load(out / "checkpoint.npz") as checkpoint:  # weights, optimizer state, history: one file
+    with np.load(
+        out / "checkpoint.npz"
+    ) as checkpoint:  # weights, optimizer state, history: one file
         assert int(checkpoint["epoch"]) == 1
         saved = checkpoint["model/0.W"]
     monkeypatch.setattr(cli, "fit", real_fit)
-    assert cli.main(["train", "--out", str(out), "--epochs", "3", "--resume", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            ["train", "--out", str(out), "--epochs", "3", "--resume", "--no-progress"]
+        )
+        == 0
+    )
     assert json.loads((out / "history.json").read_text())["epoch"] == [1, 2, 3]
     final = Sequential.load(out / "model.npz")
     assert not np.array_equal(saved, final.parameters()[0].value)
 
 
-def test_evaluate_rejects_model_for_another_split(offline_zip: str, tmp_path: Path, capsys) -> None:
+def test_evaluate_rejects_model_for_another_split(
+    offline_zip: str, tmp_path: Path, capsys
+) -> None:
     from nnlib import mlp
 
     mlp(784, [8], 47, rng=0).save(tmp_path / "m.npz")
-    assert cli.main(["evaluate", "--model", str(tmp_path / "m.npz"), "--split", "mnist",
-                     "--data", offline_zip]) == 2
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path / "m.npz"),
+                "--split",
+                "mnist",
+                "--data",
+                offline_zip,
+            ]
+        )
+        == 2
+    )
     assert "47 outputs but EMNIST mnist has 10 classes" in capsys.readouterr().err
 
 
 def test_tune_writes_results(offline_zip: str, tmp_path: Path) -> None:
-    assert cli.main(["tune", "--split", "balanced", "--data", offline_zip, "--limit", "1000",
-                     "--lr", "1e-3", "3e-3", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "tune",
+                "--split",
+                "balanced",
+                "--data",
+                offline_zip,
+                "--limit",
+                "1000",
+                "--lr",
+                "1e-3",
+                "3e-3",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results) == 2 and (tmp_path / "tuning.png").is_file()

@@ -70,7 +70,10 @@ def test_mse_target_that_overflows_the_output_dtype_is_refused():
 
 @pytest.mark.parametrize(
     "loss, target",
-    [(SoftmaxCrossEntropy(), np.zeros(0, np.int64)), (MeanSquaredError(), np.zeros((0, 3)))],
+    [
+        (SoftmaxCrossEntropy(), np.zeros(0, np.int64)),
+        (MeanSquaredError(), np.zeros((0, 3))),
+    ],
     ids=["cross_entropy", "mse"],
 )
 def test_empty_batch_is_a_clear_value_error(loss, target):
@@ -85,11 +88,19 @@ def test_empty_batch_is_a_clear_value_error(loss, target):
 def forge(path, architecture: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write a model file with a *valid* digest (anyone can recompute a checksum)."""
     text = json.dumps(architecture)
-    np.savez(path, architecture=np.array(text), sha256=np.array(_digest(text, arrays)), **arrays)
+    np.savez(
+        path,
+        architecture=np.array(text),
+        sha256=np.array(_digest(text, arrays)),
+        **arrays,
+    )
 
 
 def dense_spec(n_in: int, n_out: int) -> dict:
-    return {"type": "Dense", "config": {"n_in": n_in, "n_out": n_out, "init": "he", "dtype": "float32"}}
+    return {
+        "type": "Dense",
+        "config": {"n_in": n_in, "n_out": n_out, "init": "he", "dtype": "float32"},
+    }
 
 
 @pytest.fixture
@@ -97,9 +108,11 @@ def layer_spy(monkeypatch) -> list[str]:
     """Record every layer the loader constructs."""
     built: list[str] = []
     for name, cls in serialization.LAYER_TYPES.items():
+
         def make(*args, _cls=cls, _name=name, **kwargs):
             built.append(_name)
             return _cls(*args, **kwargs)
+
         monkeypatch.setitem(serialization.LAYER_TYPES, name, make)
     return built
 
@@ -108,7 +121,9 @@ def test_npy_file_is_refused_with_a_value_error(tmp_path):
     """np.load returns a bare array for .npy, which used to fail with a context-manager TypeError."""
     path = tmp_path / "weights.npy"
     np.save(path, np.zeros(3))
-    with pytest.raises(ValueError, match=r"not a readable nnlib model file.*not an \.npz archive"):
+    with pytest.raises(
+        ValueError, match=r"not a readable nnlib model file.*not an \.npz archive"
+    ):
         Sequential.load(path)
 
 
@@ -117,8 +132,12 @@ def test_architecture_shapes_are_checked_before_any_layer_is_built(tmp_path, lay
     naming the parameter, before a single layer (with its random initial weights) is built."""
     path = tmp_path / "forged.npz"
     arrays = {"0.W": np.zeros((4, 3), np.float32), "0.b": np.zeros(3, np.float32)}
-    forge(path, {"format": serialization.FORMAT, "layers": [dense_spec(4000, 3)]}, arrays)
-    with pytest.raises(ValueError, match=r"parameter 0\.W of shape \(4000, 3\).*stores shape \(4, 3\)"):
+    forge(
+        path, {"format": serialization.FORMAT, "layers": [dense_spec(4000, 3)]}, arrays
+    )
+    with pytest.raises(
+        ValueError, match=r"parameter 0\.W of shape \(4000, 3\).*stores shape \(4, 3\)"
+    ):
         Sequential.load(path)
     assert layer_spy == []
 
@@ -169,6 +188,7 @@ def test_changing_the_output_in_place_does_not_change_the_gradient(make):
 
 def test_atomic_write_does_not_change_the_umask(tmp_path, monkeypatch):
     """Setting the umask to 0 for a moment races with other threads creating files."""
+
     def no_umask(mask):
         raise AssertionError(f"os.umask({mask:o}) called during a write")
 
@@ -245,8 +265,11 @@ def test_bad_schedule_factor_is_refused_naming_the_step(bad):
     np.testing.assert_array_equal(layer.params["W"], before)  # nothing was updated
 
 
-@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.1)],
-                         ids=["momentum", "adam"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.1)],
+    ids=["momentum", "adam"],
+)
 def test_state_dict_is_a_snapshot(make):
     """The arrays returned by state_dict do not change when training continues."""
     layer = Dense(3, 2, rng=0)
@@ -266,7 +289,8 @@ def test_state_dict_is_a_snapshot(make):
 def test_layers_with_different_dtypes_are_refused():
     """float32 then float64 used to report dtype float32 while outputting float64."""
     with pytest.raises(
-        ValueError, match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] .* float32"
+        ValueError,
+        match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] .* float32",
     ):
         Sequential([Dense(3, 4), ReLU(), Dense(4, 2, dtype=np.float64)])
 

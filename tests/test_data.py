@@ -42,14 +42,18 @@ from nnlib.data import (
 from nnlib.idx import read_idx, write_idx
 
 ORIGINAL_DOWNLOAD_URLS = data.download_urls
-UNREACHABLE_URL = "http://127.0.0.1:9/nothing-listens-here.zip"  # port 9: connection refused
+UNREACHABLE_URL = (
+    "http://127.0.0.1:9/nothing-listens-here.zip"  # port 9: connection refused
+)
 
 
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Every test gets an empty HOME (so an empty emnist cache), no NNLIB_EMNIST_PATH, and
     download URLs that point at nothing, so no test can reach the internet by accident."""
     home = tmp_path / "home"
@@ -98,7 +102,9 @@ def mnist_members(parts: dict[str, np.ndarray | bytes]) -> dict[str, bytes]:
     for usage in ("train", "test"):
         for content in ("images", "labels"):
             array = parts[f"{usage}_{content}"]
-            members[member_name("mnist", usage, content)] = gzip.compress(write_idx(array))
+            members[member_name("mnist", usage, content)] = gzip.compress(
+                write_idx(array)
+            )
     return members
 
 
@@ -177,7 +183,9 @@ def test_mnist_test_set_is_complete(shared_offline_copy: str, mnist: EMNIST) -> 
     assert mnist.x_train.shape == (17368, 28, 28) and mnist.y_train.shape == (17368,)
 
 
-def test_balanced_is_partial_with_47_classes(shared_offline_copy: str, balanced: EMNIST) -> None:
+def test_balanced_is_partial_with_47_classes(
+    shared_offline_copy: str, balanced: EMNIST
+) -> None:
     assert balanced.x_train.shape == (9120, 28, 28)
     assert balanced.x_test.shape == (304, 28, 28)
     assert len(balanced.mapping) == balanced.n_classes == 47
@@ -190,7 +198,9 @@ def test_balanced_is_partial_with_47_classes(shared_offline_copy: str, balanced:
     assert set(np.unique(balanced.y_train)) <= set(balanced.mapping)
 
 
-def test_describe_reports_file_hash_and_completeness(balanced: EMNIST, shared_offline_copy: str) -> None:
+def test_describe_reports_file_hash_and_completeness(
+    balanced: EMNIST, shared_offline_copy: str
+) -> None:
     offline_zip = shared_offline_copy
     text = balanced.describe()
     assert "'balanced'" in text and offline_zip in text
@@ -210,7 +220,9 @@ def test_verbose_prints_one_line_with_source_and_completeness(
     )
 
 
-def test_images_are_the_stored_images_transposed(mnist: EMNIST, offline_zip: str) -> None:
+def test_images_are_the_stored_images_transposed(
+    mnist: EMNIST, offline_zip: str
+) -> None:
     raw = raw_member(offline_zip, member_name("mnist", "test", "images"))
     for i in (0, 1, 4321, 9999):
         np.testing.assert_array_equal(mnist.x_test[i], raw[i].T)
@@ -236,7 +248,9 @@ def test_digits_are_upright(mnist: EMNIST) -> None:
     assert top_share(mean_image(9)) > 0.6  # the loop of a 9 is at the top
     assert top_share(mean_image(6)) < 0.4  # the loop of a 6 is at the bottom
     assert left_share(mean_image(3)) < 0.42  # a 3 is open on the left
-    assert top_share(mean_image(7).T) < 0.5  # ... which the stored (transposed) image is not
+    assert (
+        top_share(mean_image(7).T) < 0.5
+    )  # ... which the stored (transposed) image is not
 
 
 def test_sha256_is_that_of_the_file(mnist: EMNIST, offline_zip: str) -> None:
@@ -244,7 +258,9 @@ def test_sha256_is_that_of_the_file(mnist: EMNIST, offline_zip: str) -> None:
     assert mnist.source.path == offline_zip and mnist.source.origin == "argument"
 
 
-def test_bymerge_test_is_complete_and_missing_train_is_empty(shared_offline_copy: str) -> None:
+def test_bymerge_test_is_complete_and_missing_train_is_empty(
+    shared_offline_copy: str,
+) -> None:
     offline_zip = shared_offline_copy
     bymerge = load_emnist("bymerge", path=offline_zip, verbose=False)
     assert bymerge.x_test.shape == (116323, 28, 28)
@@ -252,7 +268,10 @@ def test_bymerge_test_is_complete_and_missing_train_is_empty(shared_offline_copy
     assert bymerge.x_train.shape == (0, 28, 28) and bymerge.x_train.dtype == np.uint8
     assert bymerge.y_train.shape == (0,) and bymerge.y_train.dtype == np.int64
     assert bymerge.n_classes == 47
-    assert "train 0 of 697,932 (MISSING), test 116,323 of 116,323 (COMPLETE)" in bymerge.summary()
+    assert (
+        "train 0 of 697,932 (MISSING), test 116,323 of 116,323 (COMPLETE)"
+        in bymerge.summary()
+    )
 
 
 def test_result_is_frozen(mnist: EMNIST) -> None:
@@ -264,7 +283,9 @@ def test_result_is_frozen(mnist: EMNIST) -> None:
 # --------------------------------------------------------------------------- where data comes from
 
 
-def test_environment_variable_is_used(small_zip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variable_is_used(
+    small_zip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(data.ENV_VAR, str(small_zip))
     loaded = load_emnist("mnist", verbose=False)
     assert loaded.source.origin == "environment"
@@ -296,10 +317,15 @@ def test_shared_copy_is_found_from_an_unrelated_directory(
 ) -> None:
     package_dir = Path(data.__file__).resolve().parent
     if not any(
-        (folder / data.SHARED_COPY).is_file() for folder in (package_dir, *package_dir.parents)
+        (folder / data.SHARED_COPY).is_file()
+        for folder in (package_dir, *package_dir.parents)
     ):
-        pytest.skip("nnlib is installed outside the checkout that has the offline copy beside it")
-    monkeypatch.chdir(tmp_path)  # only the search from the package directory can find it now
+        pytest.skip(
+            "nnlib is installed outside the checkout that has the offline copy beside it"
+        )
+    monkeypatch.chdir(
+        tmp_path
+    )  # only the search from the package directory can find it now
     loaded = load_emnist("mnist", verbose=False)
     assert loaded.source.origin == "shared-copy"
     assert os.path.samefile(loaded.source.path, offline_zip)
@@ -312,7 +338,11 @@ def test_cache_path_is_the_emnist_packages() -> None:
 
 def test_default_download_urls_are_emnists_then_nists() -> None:
     urls = ORIGINAL_DOWNLOAD_URLS()
-    assert urls[-1] == data.NIST_URL == "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
+    assert (
+        urls[-1]
+        == data.NIST_URL
+        == "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
+    )
     emnist = pytest.importorskip("emnist")
     assert urls[: len(emnist.SOURCE_URLS)] == list(emnist.SOURCE_URLS)
 
@@ -356,7 +386,9 @@ def test_environment_variable_pointing_nowhere_is_an_error(
 
 
 def test_unknown_split_lists_valid_splits() -> None:
-    with pytest.raises(ValueError, match="valid splits: balanced, letters, digits, mnist"):
+    with pytest.raises(
+        ValueError, match="valid splits: balanced, letters, digits, mnist"
+    ):
         load_emnist("mnst", verbose=False)
 
 
@@ -365,7 +397,10 @@ def test_split_absent_from_the_archive(shared_offline_copy: str) -> None:
     with pytest.raises(MissingMemberError) as caught:
         load_emnist("letters", path=offline_zip, verbose=False)
     message = str(caught.value)
-    assert "gzip/emnist-letters-test-images-idx3-ubyte.gz" in message and offline_zip in message
+    assert (
+        "gzip/emnist-letters-test-images-idx3-ubyte.gz" in message
+        and offline_zip in message
+    )
     assert "splits present: balanced, mnist" in message
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, KeyError)
 
@@ -395,13 +430,25 @@ def test_corrupted_member_fails_the_zip_crc(small_zip: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("make_member", "message"),
     [
-        (lambda images: gzip.compress(write_idx(images))[:-20], "not a valid gzip file"),
+        (
+            lambda images: gzip.compress(write_idx(images))[:-20],
+            "not a valid gzip file",
+        ),
         (lambda images: write_idx(images), "not a valid gzip file"),  # forgot to gzip
         (lambda images: gzip.compress(b"\x08\x00" + write_idx(images)[2:]), "00 00"),
         (lambda images: gzip.compress(write_idx(images)[:-5]), "got 23,515 bytes"),
-        (lambda images: gzip.compress(write_idx(images[:, :27])), r"expected uint8 \(N, 28, 28\)"),
+        (
+            lambda images: gzip.compress(write_idx(images[:, :27])),
+            r"expected uint8 \(N, 28, 28\)",
+        ),
     ],
-    ids=["truncated-gzip", "not-gzip", "bad-idx-magic", "truncated-idx", "wrong-image-size"],
+    ids=[
+        "truncated-gzip",
+        "not-gzip",
+        "bad-idx-magic",
+        "truncated-idx",
+        "wrong-image-size",
+    ],
 )
 def test_bad_member_names_file_and_member(
     make_member: object,
@@ -431,7 +478,11 @@ def test_image_and_label_counts_must_match(
 
 @pytest.mark.parametrize(
     "missing",
-    [member_name("mnist", "train", "labels"), member_name("mnist", "test", "images"), "mapping"],
+    [
+        member_name("mnist", "train", "labels"),
+        member_name("mnist", "test", "images"),
+        "mapping",
+    ],
 )
 def test_missing_member_is_named(
     missing: str, real_parts: dict[str, np.ndarray | bytes], tmp_path: Path
@@ -440,7 +491,9 @@ def test_missing_member_is_named(
     members = mnist_members(real_parts)
     del members[missing]
     archive = write_zip(tmp_path / "incomplete.zip", members)
-    with pytest.raises(MissingMemberError, match=f"{missing} is missing from {archive}"):
+    with pytest.raises(
+        MissingMemberError, match=f"{missing} is missing from {archive}"
+    ):
         load_emnist("mnist", path=archive, verbose=False)
 
 
@@ -450,7 +503,9 @@ def test_labels_outside_the_mapping(
     members = mnist_members(real_parts)
     members[mapping_name("mnist")] = b"0 48\r\n1 49\r\n2 50\r\n3 51\r\n4 52\r\n"
     archive = write_zip(tmp_path / "short-mapping.zip", members)
-    with pytest.raises(ValueError, match=r"labels \[5, 6, 7, 8, 9\] are not in the mapping"):
+    with pytest.raises(
+        ValueError, match=r"labels \[5, 6, 7, 8, 9\] are not in the mapping"
+    ):
         load_emnist("mnist", path=archive, verbose=False)
 
 
@@ -463,31 +518,45 @@ def test_mapping_parser_handles_letters_style_lines() -> None:
 # --------------------------------------------------------------------------- downloading
 
 
-def test_download_success_is_atomic(small_zip: Path, http_root: tuple[Path, str]) -> None:
+def test_download_success_is_atomic(
+    small_zip: Path, http_root: tuple[Path, str]
+) -> None:
     root, base = http_root
     (root / "gzip.zip").write_bytes(small_zip.read_bytes())
     destination = root.parent / "cache" / "emnist.zip"
     saved = download_emnist(
-        destination, urls=[f"{base}/gzip.zip"], expected_sha256=sha256_of(small_zip), progress=False
+        destination,
+        urls=[f"{base}/gzip.zip"],
+        expected_sha256=sha256_of(small_zip),
+        progress=False,
     )
     assert saved == str(destination)
     assert destination.read_bytes() == small_zip.read_bytes()
-    assert [p.name for p in destination.parent.iterdir()] == ["emnist.zip"]  # no temp file left
+    assert [p.name for p in destination.parent.iterdir()] == [
+        "emnist.zip"
+    ]  # no temp file left
 
 
-def test_download_tries_the_next_url(small_zip: Path, http_root: tuple[Path, str]) -> None:
+def test_download_tries_the_next_url(
+    small_zip: Path, http_root: tuple[Path, str]
+) -> None:
     root, base = http_root
     (root / "gzip.zip").write_bytes(small_zip.read_bytes())
     (root / "page.html").write_text("<html>Google Drive can't scan this file</html>")
     destination = root.parent / "cache" / "emnist.zip"
     urls = [UNREACHABLE_URL, f"{base}/404.zip", f"{base}/page.html", f"{base}/gzip.zip"]
-    download_emnist(destination, urls=urls, expected_sha256=sha256_of(small_zip), progress=False)
+    download_emnist(
+        destination, urls=urls, expected_sha256=sha256_of(small_zip), progress=False
+    )
     assert sha256_of(destination) == sha256_of(small_zip)
 
 
 @pytest.mark.parametrize(
     ("served", "message"),
-    [("truncated.zip", "SHA-256 mismatch"), ("lying-length.zip", "incomplete download")],
+    [
+        ("truncated.zip", "SHA-256 mismatch"),
+        ("lying-length.zip", "incomplete download"),
+    ],
 )
 def test_bad_download_leaves_nothing_behind(
     served: str, message: str, small_zip: Path, http_root: tuple[Path, str]
@@ -509,7 +578,9 @@ def test_the_official_digest_is_required_by_default(
     small_zip: Path, http_root: tuple[Path, str]
 ) -> None:
     root, base = http_root
-    (root / "gzip.zip").write_bytes(small_zip.read_bytes())  # a valid zip, but not NIST's
+    (root / "gzip.zip").write_bytes(
+        small_zip.read_bytes()
+    )  # a valid zip, but not NIST's
     destination = root.parent / "cache" / "emnist.zip"
     with pytest.raises(DownloadError, match=data.ARCHIVE_SHA256):
         download_emnist(destination, urls=[f"{base}/gzip.zip"], progress=False)
@@ -542,14 +613,18 @@ def test_load_emnist_downloads_into_the_emnist_cache(
     assert load_emnist("mnist", verbose=False).source.origin == "emnist-cache"
 
 
-def test_ensure_emnist_keeps_an_existing_cache(small_zip: Path, isolated_environment: Path) -> None:
+def test_ensure_emnist_keeps_an_existing_cache(
+    small_zip: Path, isolated_environment: Path
+) -> None:
     cache = isolated_environment / ".cache" / "emnist" / "emnist.zip"
     cache.parent.mkdir(parents=True)
     cache.write_bytes(small_zip.read_bytes())
     assert ensure_emnist(progress=False) == str(cache)  # download_urls points nowhere
 
 
-def test_ensure_emnist_failure_is_a_file_not_found_error(isolated_environment: Path) -> None:
+def test_ensure_emnist_failure_is_a_file_not_found_error(
+    isolated_environment: Path,
+) -> None:
     with pytest.raises(FileNotFoundError, match="download failed"):
         ensure_emnist(progress=False)
     assert not Path(data.emnist_cache_path()).exists()
@@ -571,8 +646,12 @@ def test_split_is_stratified_and_a_partition(balanced: EMNIST) -> None:
 
 
 def test_split_keeps_uint8_and_copies(balanced: EMNIST) -> None:
-    x_tr, y_tr, x_val, y_val = train_val_split(balanced.x_train, balanced.y_train, rng=1)
-    assert x_tr.dtype == x_val.dtype == np.uint8 and y_tr.dtype == y_val.dtype == np.int64
+    x_tr, y_tr, x_val, y_val = train_val_split(
+        balanced.x_train, balanced.y_train, rng=1
+    )
+    assert (
+        x_tr.dtype == x_val.dtype == np.uint8 and y_tr.dtype == y_val.dtype == np.int64
+    )
     assert x_tr.shape[1:] == x_val.shape[1:] == (28, 28)
     assert len(x_tr) + len(x_val) == len(balanced.x_train)
     assert not np.shares_memory(x_tr, balanced.x_train)
@@ -597,12 +676,18 @@ def test_split_is_deterministic_given_rng(mnist: EMNIST) -> None:
 def test_split_property(labels: list[int], val_fraction: float, seed: int) -> None:
     y = np.array(labels, dtype=np.int64)
     ids = np.arange(len(y))
-    id_tr, _, id_val, y_val = train_val_split(ids, y, val_fraction=val_fraction, rng=seed)
+    id_tr, _, id_val, y_val = train_val_split(
+        ids, y, val_fraction=val_fraction, rng=seed
+    )
     assert np.array_equal(np.sort(np.concatenate([id_tr, id_val])), ids)
-    assert np.all(np.diff(id_tr) > 0) and np.all(np.diff(id_val) > 0)  # original order kept
+    assert np.all(np.diff(id_tr) > 0) and np.all(
+        np.diff(id_val) > 0
+    )  # original order kept
     for label in np.unique(y):
         n_class = np.count_nonzero(y == label)
-        assert abs(np.count_nonzero(y_val == label) - val_fraction * n_class) <= 0.5 + 1e-9
+        assert (
+            abs(np.count_nonzero(y_val == label) - val_fraction * n_class) <= 0.5 + 1e-9
+        )
 
 
 @pytest.mark.parametrize("val_fraction", [0.0, 1.0, -0.1, 1.5])
@@ -619,13 +704,19 @@ def test_split_rejects_mismatched_lengths() -> None:
 # --------------------------------------------------------------------------- mini-batches
 
 
-def test_minibatches_are_float32_in_unit_interval_and_cover_an_epoch(mnist: EMNIST) -> None:
+def test_minibatches_are_float32_in_unit_interval_and_cover_an_epoch(
+    mnist: EMNIST,
+) -> None:
     x = mnist.x_test[:1000]
     ids = np.arange(len(x))  # use sample ids as "labels" to see which samples came out
     batches = list(iterate_minibatches(x, ids, 64, rng=0))
-    assert [len(yb) for _, yb in batches] == [64] * 15 + [1000 - 15 * 64]  # last partial batch kept
+    assert [len(yb) for _, yb in batches] == [64] * 15 + [
+        1000 - 15 * 64
+    ]  # last partial batch kept
     seen = np.concatenate([yb for _, yb in batches])
-    assert np.array_equal(np.sort(seen), ids) and not np.array_equal(seen, ids)  # shuffled
+    assert np.array_equal(np.sort(seen), ids) and not np.array_equal(
+        seen, ids
+    )  # shuffled
     for xb, yb in batches:
         assert xb.dtype == np.float32 and xb.shape == (len(yb), 784)
         assert xb.min() >= 0.0 and xb.max() <= 1.0
@@ -645,11 +736,15 @@ def test_minibatch_order_is_deterministic_given_rng(mnist: EMNIST) -> None:
     x, ids = mnist.x_test[:200], np.arange(200)
 
     def order(rng: int | np.random.Generator) -> np.ndarray:
-        return np.concatenate([yb for _, yb in iterate_minibatches(x, ids, 50, rng=rng)])
+        return np.concatenate(
+            [yb for _, yb in iterate_minibatches(x, ids, 50, rng=rng)]
+        )
 
     np.testing.assert_array_equal(order(5), order(5))
     generator = np.random.default_rng(5)
-    assert not np.array_equal(order(generator), order(generator))  # a new order each epoch
+    assert not np.array_equal(
+        order(generator), order(generator)
+    )  # a new order each epoch
 
 
 def test_float32_features_pass_through(mnist: EMNIST) -> None:
@@ -660,7 +755,9 @@ def test_float32_features_pass_through(mnist: EMNIST) -> None:
 
 
 def test_batch_larger_than_data_gives_one_batch() -> None:
-    batches = list(iterate_minibatches(np.zeros((3, 28, 28), np.uint8), np.arange(3), 10))
+    batches = list(
+        iterate_minibatches(np.zeros((3, 28, 28), np.uint8), np.arange(3), 10)
+    )
     assert len(batches) == 1 and batches[0][0].shape == (3, 784)
 
 

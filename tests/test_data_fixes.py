@@ -33,7 +33,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv(data.ENV_VAR, raising=False)
-    monkeypatch.setattr(data, "download_urls", lambda: ["http://127.0.0.1:9/nothing.zip"])
+    monkeypatch.setattr(
+        data, "download_urls", lambda: ["http://127.0.0.1:9/nothing.zip"]
+    )
     return home
 
 
@@ -81,14 +83,22 @@ def patch_central_directory(path: Path, member: str, offset: int, value: bytes) 
     [(8, struct.pack("<H", 1)), (10, struct.pack("<H", 99))],
     ids=["encryption-flag", "unknown-compression-method"],
 )
-@pytest.mark.parametrize("member", [member_name("mnist", "test", "labels"), mapping_name("mnist")])
+@pytest.mark.parametrize(
+    "member", [member_name("mnist", "test", "labels"), mapping_name("mnist")]
+)
 def test_encrypted_or_unknown_method_member_is_a_clear_value_error(
-    offset: int, value: bytes, member: str, mnist_members: dict[str, bytes], tmp_path: Path
+    offset: int,
+    value: bytes,
+    member: str,
+    mnist_members: dict[str, bytes],
+    tmp_path: Path,
 ) -> None:
     archive = write_zip(tmp_path / "bad.zip", mnist_members)
     patch_central_directory(archive, member, offset, value)
     for _ in range(2):  # the bad file is refused every time, never remembered as good
-        with pytest.raises(ValueError, match=r"supply NIST's gzip\.zip again") as caught:
+        with pytest.raises(
+            ValueError, match=r"supply NIST's gzip\.zip again"
+        ) as caught:
             load_emnist("mnist", path=archive, verbose=False)
         assert member in str(caught.value) and str(archive) in str(caught.value)
     assert not any(key[0] == os.path.realpath(archive) for key in data._SHA256_CACHE)
@@ -102,7 +112,9 @@ def test_bad_crc_error_says_how_to_get_a_good_copy(
     with zipfile.ZipFile(archive) as opened:
         info = opened.getinfo(member)
     content = bytearray(archive.read_bytes())
-    content[info.header_offset + 30 + len(info.filename) + len(info.extra) + 100] ^= 0xFF
+    content[info.header_offset + 30 + len(info.filename) + len(info.extra) + 100] ^= (
+        0xFF
+    )
     archive.write_bytes(bytes(content))
     with pytest.raises(
         ValueError, match=rf"cannot read {member} from {archive}: .*gzip\.zip again"
@@ -124,9 +136,14 @@ def test_float_labels_are_rejected_not_truncated(
     mnist_members: dict[str, bytes], tmp_path: Path
 ) -> None:
     labels_member = member_name("mnist", "test", "labels")
-    archive = with_test_labels(mnist_members, tmp_path / "float-labels.zip",
-                               lambda labels: labels.astype(np.float32) + 0.7)
-    with pytest.raises(ValueError, match=r"float32 .*expected integer labels") as caught:
+    archive = with_test_labels(
+        mnist_members,
+        tmp_path / "float-labels.zip",
+        lambda labels: labels.astype(np.float32) + 0.7,
+    )
+    with pytest.raises(
+        ValueError, match=r"float32 .*expected integer labels"
+    ) as caught:
         load_emnist("mnist", path=archive, verbose=False)
     assert labels_member in str(caught.value)
 
@@ -134,23 +151,31 @@ def test_float_labels_are_rejected_not_truncated(
 def test_integer_label_types_other_than_uint8_still_load(
     mnist_members: dict[str, bytes], tmp_path: Path
 ) -> None:
-    archive = with_test_labels(mnist_members, tmp_path / "int16.zip", lambda labels: labels.astype(np.int16))
+    archive = with_test_labels(
+        mnist_members, tmp_path / "int16.zip", lambda labels: labels.astype(np.int16)
+    )
     loaded = load_emnist("mnist", path=archive, verbose=False)
-    original = load_emnist("mnist", path=write_zip(tmp_path / "uint8.zip", mnist_members), verbose=False)
-    assert loaded.y_test.dtype == np.int64 and np.array_equal(loaded.y_test, original.y_test)
+    original = load_emnist(
+        "mnist", path=write_zip(tmp_path / "uint8.zip", mnist_members), verbose=False
+    )
+    assert loaded.y_test.dtype == np.int64 and np.array_equal(
+        loaded.y_test, original.y_test
+    )
 
 
 def test_read_idx_of_a_truncated_gzip_stream_is_a_value_error(tmp_path: Path) -> None:
     path = tmp_path / "labels.idx1.gz"
     path.write_bytes(gzip.compress(write_idx(np.arange(200, dtype=np.uint8)))[:-12])
-    with gzip.open(path) as stream, pytest.raises(ValueError, match="truncated or corrupt"):
+    with (
+        gzip.open(path) as stream,
+        pytest.raises(ValueError, match="truncated or corrupt"),
+    ):
         read_idx(stream)
     with pytest.raises(ValueError, match="truncated or corrupt"):
         read_idx(gzip.GzipFile(fileobj=io.BytesIO(b"\x1f\x8b\x08\x00garbage")))
 
 
 # --------------------------------------------------------------------------- item 3: no data, mode
-
 
 
 class FakeResponse(io.BytesIO):
@@ -164,7 +189,9 @@ def test_downloaded_archive_gets_the_usual_file_mode(
 ) -> None:
     payload = b"not really a zip, but the digest is what is checked"
     expected = hashlib.sha256(payload).hexdigest()
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: FakeResponse(payload))
+    monkeypatch.setattr(
+        urllib.request, "urlopen", lambda url, timeout: FakeResponse(payload)
+    )
     destination = tmp_path / "cache" / "emnist.zip"
     data.download_emnist(
         destination,
@@ -173,33 +200,53 @@ def test_downloaded_archive_gets_the_usual_file_mode(
         progress=False,
     )
     assert destination.read_bytes() == payload
-    assert stat.S_IMODE(destination.stat().st_mode) == _files._default_mode()  # not 0o600
+    assert (
+        stat.S_IMODE(destination.stat().st_mode) == _files._default_mode()
+    )  # not 0o600
 
 
 # --------------------------------------------------------------------------- oversized members
 
 
-def test_a_member_that_expands_beyond_any_emnist_file_is_refused(mnist_members, tmp_path, monkeypatch):
+def test_a_member_that_expands_beyond_any_emnist_file_is_refused(
+    mnist_members, tmp_path, monkeypatch
+):
     """A "zip bomb": a small gzip member that decompresses to far more than the largest EMNIST file.
     Reading stops at that size with a clear error instead of filling the memory. (The limit is
     lowered here so that the test needs kilobytes, not the real 547 MB.)"""
     images = member_name("mnist", "test", "images")
     # the largest real member still fits exactly
-    limit = max(len(gzip.decompress(v)) for k, v in mnist_members.items() if k.endswith(".gz"))
+    limit = max(
+        len(gzip.decompress(v)) for k, v in mnist_members.items() if k.endswith(".gz")
+    )
     monkeypatch.setattr(data, "MAX_MEMBER_BYTES", limit)
-    assert len(load_emnist("mnist", path=write_zip(tmp_path / "ok.zip", mnist_members),
-                           verbose=False).x_test) == 20
+    assert (
+        len(
+            load_emnist(
+                "mnist",
+                path=write_zip(tmp_path / "ok.zip", mnist_members),
+                verbose=False,
+            ).x_test
+        )
+        == 20
+    )
     bomb = gzip.compress(bytes(100 * limit))  # zeros compress ~1000:1
     assert len(bomb) < limit
     path = write_zip(tmp_path / "bomb.zip", {**mnist_members, images: bomb})
-    with pytest.raises(ValueError, match="decompresses to more than the largest EMNIST file"):
+    with pytest.raises(
+        ValueError, match="decompresses to more than the largest EMNIST file"
+    ):
         load_emnist("mnist", path=path, verbose=False)
 
 
-def test_a_member_declaring_more_than_any_emnist_file_is_refused(mnist_members, tmp_path, monkeypatch):
+def test_a_member_declaring_more_than_any_emnist_file_is_refused(
+    mnist_members, tmp_path, monkeypatch
+):
     """The zip layer: a member whose declared size exceeds the limit is not even decompressed."""
     images = member_name("mnist", "test", "images")
     monkeypatch.setattr(data, "MAX_MEMBER_BYTES", len(mnist_members[images]) - 1)
     path = write_zip(tmp_path / "big.zip", mnist_members)
-    with pytest.raises(ValueError, match=r"declares .* bytes, more than the largest EMNIST file"):
+    with pytest.raises(
+        ValueError, match=r"declares .* bytes, more than the largest EMNIST file"
+    ):
         load_emnist("mnist", path=path, verbose=False)

@@ -80,7 +80,9 @@ def test_backward_matches_finite_differences(n, n_in, n_out, init, seed):
     """For random shapes and both initializations, every gradient (input, W, b) is right."""
     rng = np.random.default_rng(seed)
     layer = Dense(n_in, n_out, init=init, rng=rng, dtype=np.float64)
-    layer.params["b"][:] = rng.standard_normal(n_out)  # non-zero bias: a more general check
+    layer.params["b"][:] = rng.standard_normal(
+        n_out
+    )  # non-zero bias: a more general check
     x = rng.standard_normal((n, n_in))
     errors = gradient_errors(layer, x)
     assert set(errors) == {"input", "W", "b"}  # every gradient was actually checked
@@ -117,7 +119,13 @@ def test_float32_layer_stays_float32():
     out = layer.forward(x)
     dx = layer.backward(np.ones((2, 3), dtype=np.float32))
     assert layer.params["W"].dtype == layer.params["b"].dtype == np.float32
-    assert out.dtype == dx.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == np.float32
+    assert (
+        out.dtype
+        == dx.dtype
+        == layer.grads["W"].dtype
+        == layer.grads["b"].dtype
+        == np.float32
+    )
 
 
 # ---------------------------------------------------------------------- initialization
@@ -181,7 +189,9 @@ def test_backward_checks_gradient_shape():
     """A gradient of the wrong shape is refused, naming expected and received shapes."""
     layer = Dense(3, 2, rng=0)
     layer.forward(np.zeros((4, 3), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"expected a gradient of shape \(4, 2\), got \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected a gradient of shape \(4, 2\), got \(4, 3\)"
+    ):
         layer.backward(np.zeros((4, 3), dtype=np.float32))
 
 
@@ -197,7 +207,11 @@ def test_backward_before_forward_is_a_clear_error():
         ({"n_in": 0, "n_out": 2}, ValueError, "n_in must be an integer >= 1"),
         ({"n_in": 2, "n_out": 2.5}, TypeError, "n_out must be an integer >= 1"),
         ({"n_in": 2, "n_out": 2, "init": "xavier"}, ValueError, "init must be one of"),
-        ({"n_in": 2, "n_out": 2, "dtype": np.int32}, TypeError, "dtype must be a floating-point"),
+        (
+            {"n_in": 2, "n_out": 2, "dtype": np.int32},
+            TypeError,
+            "dtype must be a floating-point",
+        ),
     ],
 )
 def test_bad_constructor_arguments(kwargs, exc, message):
@@ -210,6 +224,11 @@ def test_config_rebuilds_an_equivalent_layer():
     """``get_config`` holds exactly the constructor arguments (used by save/load)."""
     layer = Dense(3, 5, init="glorot", dtype=np.float64)
     rebuilt = Dense(**layer.get_config())
-    assert rebuilt.get_config() == {"n_in": 3, "n_out": 5, "init": "glorot", "dtype": "float64"}
+    assert rebuilt.get_config() == {
+        "n_in": 3,
+        "n_out": 5,
+        "init": "glorot",
+        "dtype": "float64",
+    }
     assert rebuilt.params["W"].dtype == np.float64
     assert repr(layer) == "Dense(n_in=3, n_out=5, init='glorot', dtype='float64')"

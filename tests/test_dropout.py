@@ -33,7 +33,9 @@ def test_training_backward_matches_finite_differences(shape, p, seed):
     the same mask, as a real forward/backward pair does.
     """
     rng = np.random.default_rng(seed)
-    errors = gradient_errors(Dropout(p, rng=seed), rng.standard_normal(shape), training=True)
+    errors = gradient_errors(
+        Dropout(p, rng=seed), rng.standard_normal(shape), training=True
+    )
     assert errors["input"] < GRAD_TOL, errors
 
 
@@ -117,7 +119,9 @@ def test_float32_stays_float32():
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, float("nan")])
 def test_p_outside_unit_interval_is_rejected(p):
     """p = 1 would drop everything and divide by zero; negatives and NaN are meaningless."""
-    with pytest.raises(ValueError, match=r"p must be a finite number in \[0\.0, 1\.0\)"):
+    with pytest.raises(
+        ValueError, match=r"p must be a finite number in \[0\.0, 1\.0\)"
+    ):
         Dropout(p)
 
 

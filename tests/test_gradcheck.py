@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 
 from nnlib import Dense, Sigmoid, SoftmaxCrossEntropy, mlp
-from nnlib.gradcheck import _numeric_gradient, gradcheck, gradcheck_loss, gradient_errors
+from nnlib.gradcheck import (
+    _numeric_gradient,
+    gradcheck,
+    gradcheck_loss,
+    gradient_errors,
+)
 
 # A correct backward gives ~1e-10 (float64, eps = 1e-6); we require < 1e-6. A wrong one must give
 # > 1e-2: four orders of magnitude apart, so the checker cleanly separates right from wrong.
@@ -83,8 +88,12 @@ def test_wrong_activation_derivative_is_caught_inside_a_model():
     assert gradcheck(model, x) < GRAD_TOL  # the correct model passes ...
     model.layers[1] = SigmoidWithoutOneMinus()
     errors = gradient_errors(model, x)
-    assert errors["input"] > WRONG and errors["0.W"] > WRONG  # ... the broken one does not
-    assert errors["2.W"] < GRAD_TOL  # the layer after the bug still gets the right gradient
+    assert (
+        errors["input"] > WRONG and errors["0.W"] > WRONG
+    )  # ... the broken one does not
+    assert (
+        errors["2.W"] < GRAD_TOL
+    )  # the layer after the bug still gets the right gradient
 
 
 def test_wrong_loss_gradient_is_caught():
@@ -92,7 +101,9 @@ def test_wrong_loss_gradient_is_caught():
     rng = np.random.default_rng(4)
     logits, labels = rng.standard_normal((4, 3)), rng.integers(0, 3, size=4)
     assert gradcheck_loss(SoftmaxCrossEntropy(), logits, labels) < GRAD_TOL
-    assert gradcheck_loss(CrossEntropyWithoutMean(), logits, labels) == pytest.approx(0.6, rel=1e-6)
+    assert gradcheck_loss(CrossEntropyWithoutMean(), logits, labels) == pytest.approx(
+        0.6, rel=1e-6
+    )
 
 
 def test_numeric_gradient_of_known_functions():

@@ -41,11 +41,16 @@ def test_bytes_round_trip_is_exact(array: np.ndarray) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(idx_arrays, st.data())
-def test_any_truncation_is_a_value_error(array: np.ndarray, data: st.DataObject) -> None:
+def test_any_truncation_is_a_value_error(
+    array: np.ndarray, data: st.DataObject
+) -> None:
     encoded = write_idx(array)
     cut = data.draw(st.integers(min_value=0, max_value=len(encoded) - 1))
     # The library's own messages, not a ValueError that NumPy raises further down by accident.
-    with pytest.raises(ValueError, match=r"shorter than the 4-byte header|truncated IDX header|length mismatch"):
+    with pytest.raises(
+        ValueError,
+        match=r"shorter than the 4-byte header|truncated IDX header|length mismatch",
+    ):
         read_idx(encoded[:cut])
 
 
@@ -94,7 +99,10 @@ def test_trailing_bytes_are_rejected_too() -> None:
     ("data", "message"),
     [
         (b"\x01\x00\x08\x01\x00\x00\x00\x00", "first two bytes must be 00 00"),
-        (b"\x1f\x8b\x08\x00", "first two bytes must be 00 00"),  # gzip, not yet decompressed
+        (
+            b"\x1f\x8b\x08\x00",
+            "first two bytes must be 00 00",
+        ),  # gzip, not yet decompressed
         (b"\x00\x00\x07\x01\x00\x00\x00\x00", "unknown IDX dtype code 0x07"),
         (b"\x00\x00\x08\x03\x00\x00\x00\x01", "truncated IDX header"),
         (b"\x00\x00", "shorter than the 4-byte header"),

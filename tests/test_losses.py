@@ -63,7 +63,9 @@ def test_cross_entropy_by_hand():
     loss = SoftmaxCrossEntropy()
     value = loss.forward(np.array([[0.0, 0.0], [0.0, math.log(3.0)]]), np.array([0, 1]))
     assert value == pytest.approx((math.log(2.0) - math.log(0.75)) / 2, rel=1e-14)
-    np.testing.assert_allclose(loss.backward(), [[-0.25, 0.25], [0.125, -0.125]], rtol=1e-14)
+    np.testing.assert_allclose(
+        loss.backward(), [[-0.25, 0.25], [0.125, -0.125]], rtol=1e-14
+    )
 
 
 def test_uniform_logits_give_log_of_class_count():
@@ -81,14 +83,17 @@ def test_cross_entropy_is_stable_for_huge_logits(dtype):
     rounding of the shifted logits; float64 agrees to ~1e-15.
     """
     logits = np.array(
-        [[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4], [5.0, -3.0, 1e4]], dtype=dtype
+        [[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4], [5.0, -3.0, 1e4]],
+        dtype=dtype,
     )
     labels = np.array([1, 2, 0, 0])
     loss = SoftmaxCrossEntropy()
     value = loss.forward(logits, labels)
     grad = loss.backward()
 
-    reference = -scipy_log_softmax(logits.astype(np.float64), axis=1)[np.arange(4), labels].mean()
+    reference = -scipy_log_softmax(logits.astype(np.float64), axis=1)[
+        np.arange(4), labels
+    ].mean()
     assert np.isfinite(value) and np.isfinite(grad).all()
     assert value == pytest.approx(reference, rel=1e-6 if dtype == np.float32 else 1e-12)
     # The gradient of row n is (p_n - onehot_n)/N; each row of P - Y sums to 1 - 1 = 0.
@@ -123,7 +128,9 @@ def test_mse_by_hand():
     """diffs (1, 0, 2, 3): squares sum to 1 + 0 + 4 + 9 = 14 over N·D = 4 entries: loss 3.5.
     Gradient 2/4 · diff = [[0.5, 0], [1, 1.5]]."""
     loss = MeanSquaredError()
-    value = loss.forward(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 2.0], [1.0, 1.0]]))
+    value = loss.forward(
+        np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 2.0], [1.0, 1.0]])
+    )
     assert value == 3.5
     np.testing.assert_array_equal(loss.backward(), [[0.5, 0.0], [1.0, 1.5]])
 
@@ -147,27 +154,36 @@ def test_only_cross_entropy_is_a_classification_loss():
 @pytest.mark.parametrize(("labels", "bad"), [([0, 3], 3), ([-1, 1], -1)])
 def test_cross_entropy_rejects_labels_out_of_range(labels, bad):
     """With 3 classes, labels must be 0, 1 or 2; the message shows the range and the culprit."""
-    with pytest.raises(ValueError, match=rf"labels must be in \[0, 3\), got label {bad}"):
+    with pytest.raises(
+        ValueError, match=rf"labels must be in \[0, 3\), got label {bad}"
+    ):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array(labels))
 
 
 def test_cross_entropy_rejects_float_labels():
     """Float labels are a TypeError that names the dtype."""
-    with pytest.raises(TypeError, match="labels must hold integer class labels, got dtype float64"):
+    with pytest.raises(
+        TypeError, match="labels must hold integer class labels, got dtype float64"
+    ):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
 
 
 def test_cross_entropy_rejects_one_hot_labels():
     """One-hot targets are refused with their shape (labels must be 1-D indices)."""
     with pytest.raises(
-        ValueError, match=r"labels must be a 1-D array of class labels, got shape \(2, 3\)"
+        ValueError,
+        match=r"labels must be a 1-D array of class labels, got shape \(2, 3\)",
     ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.eye(3, dtype=np.int64)[[0, 1]])
+        SoftmaxCrossEntropy().forward(
+            np.zeros((2, 3)), np.eye(3, dtype=np.int64)[[0, 1]]
+        )
 
 
 def test_cross_entropy_rejects_wrong_number_of_labels():
     """The label count must match the number of logit rows."""
-    with pytest.raises(ValueError, match="labels has 3 labels but the outputs have 2 rows"):
+    with pytest.raises(
+        ValueError, match="labels has 3 labels but the outputs have 2 rows"
+    ):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 1, 2]))
 
 
@@ -175,13 +191,17 @@ def test_cross_entropy_rejects_nan_logits():
     """NaN logits are reported with the index of the first bad entry."""
     logits = np.zeros((2, 3))
     logits[1, 0] = np.nan
-    with pytest.raises(ValueError, match=r"logits contains NaN or inf \(first at index \(1, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"logits contains NaN or inf \(first at index \(1, 0\)"
+    ):
         SoftmaxCrossEntropy().forward(logits, np.array([0, 1]))
 
 
 def test_mse_rejects_mismatched_shapes_with_a_hint_for_1d_targets():
     """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a hint."""
-    with pytest.raises(ValueError, match=r"same shape as the output \(3, 1\), got \(3,\).*reshape"):
+    with pytest.raises(
+        ValueError, match=r"same shape as the output \(3, 1\), got \(3,\).*reshape"
+    ):
         MeanSquaredError().forward(np.zeros((3, 1)), np.zeros(3))
 
 

@@ -62,8 +62,12 @@ def label_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
     classes = st.integers(0, n_classes - 1)
     true_classes = draw(st.lists(classes, min_size=1, max_size=n_classes, unique=True))
     pred_classes = draw(st.lists(classes, min_size=1, max_size=n_classes, unique=True))
-    y_true = draw(st.lists(st.sampled_from(true_classes), min_size=n_samples, max_size=n_samples))
-    y_pred = draw(st.lists(st.sampled_from(pred_classes), min_size=n_samples, max_size=n_samples))
+    y_true = draw(
+        st.lists(st.sampled_from(true_classes), min_size=n_samples, max_size=n_samples)
+    )
+    y_pred = draw(
+        st.lists(st.sampled_from(pred_classes), min_size=n_samples, max_size=n_samples)
+    )
     return np.array(y_true), np.array(y_pred), n_classes
 
 
@@ -147,7 +151,11 @@ def test_hand_example_per_class_scores() -> None:
 @pytest.mark.parametrize("average", ["macro", "micro", "weighted"])
 def test_hand_example_averages(average: str) -> None:
     expected_p, expected_r, expected_f = EXPECTED_AVERAGES[average]
-    for func, expected in ((precision, expected_p), (recall, expected_r), (f1_score, expected_f)):
+    for func, expected in (
+        (precision, expected_p),
+        (recall, expected_r),
+        (f1_score, expected_f),
+    ):
         result = func(Y_TRUE, Y_PRED, average=average)
         assert isinstance(result, float)
         np.testing.assert_allclose(result, expected, rtol=RTOL)
@@ -160,7 +168,9 @@ def test_hand_example_with_a_class_absent_from_both_arrays() -> None:
         confusion_matrix(Y_TRUE, Y_PRED, n_classes=4),
         [[2, 1, 0, 0], [0, 1, 1, 0], [0, 1, 2, 0], [0, 0, 0, 0]],
     )
-    np.testing.assert_allclose(precision(Y_TRUE, Y_PRED, n_classes=4), [*PRECISION, 0], rtol=RTOL)
+    np.testing.assert_allclose(
+        precision(Y_TRUE, Y_PRED, n_classes=4), [*PRECISION, 0], rtol=RTOL
+    )
     # The macro average now divides by 4: precision (1 + 1/3 + 2/3 + 0) / 4 = 2/4.
     np.testing.assert_allclose(
         precision(Y_TRUE, Y_PRED, average="macro", n_classes=4), 1 / 2, rtol=RTOL
@@ -192,12 +202,23 @@ def test_hand_example_report_dict() -> None:
         Y_TRUE, Y_PRED, target_names=["cat", "dog", "bird"], output_dict=True
     )
     assert isinstance(report, dict)
-    assert list(report) == ["cat", "dog", "bird", "accuracy", "macro avg", "weighted avg"]
+    assert list(report) == [
+        "cat",
+        "dog",
+        "bird",
+        "accuracy",
+        "macro avg",
+        "weighted avg",
+    ]
     for name, p, r, f, s in zip(
         ["cat", "dog", "bird"], PRECISION, RECALL, F1, [3, 2, 3], strict=True
     ):
         np.testing.assert_allclose(
-            [report[name]["precision"], report[name]["recall"], report[name]["f1-score"]],
+            [
+                report[name]["precision"],
+                report[name]["recall"],
+                report[name]["f1-score"],
+            ],
             [p, r, f],
             rtol=RTOL,
         )
@@ -238,7 +259,9 @@ def test_report_text_digits_and_long_names() -> None:
     text = classification_report(Y_TRUE, Y_PRED, target_names=names, digits=1)
     lines = text.splitlines()
     assert lines[2] == "a-very-long-class-name        1.0       0.7       0.8         3"
-    assert lines[-1] == "          weighted avg        0.7       0.6       0.7         8"
+    assert (
+        lines[-1] == "          weighted avg        0.7       0.6       0.7         8"
+    )
 
 
 def test_report_defaults_class_names_to_indices() -> None:
@@ -252,12 +275,19 @@ def test_report_with_more_target_names_than_observed_classes() -> None:
     # Labels only go up to 2, so by default there are 3 classes and 4 names is an error whose
     # message suggests the fix; with n_classes=4 the fourth class is reported as absent.
     names = ["a", "b", "c", "d"]
-    with pytest.raises(ValueError, match=r"got 4 names; pass n_classes=4 if the last classes"):
+    with pytest.raises(
+        ValueError, match=r"got 4 names; pass n_classes=4 if the last classes"
+    ):
         classification_report(Y_TRUE, Y_PRED, target_names=names)
     report = classification_report(
         Y_TRUE, Y_PRED, target_names=names, n_classes=4, output_dict=True
     )
-    assert report["d"] == {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}
+    assert report["d"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1-score": 0.0,
+        "support": 0,
+    }
     np.testing.assert_allclose(report["macro avg"]["precision"], 1 / 2, rtol=RTOL)
 
 
@@ -270,12 +300,16 @@ def test_report_with_more_target_names_than_observed_classes() -> None:
 @pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")
 @given(label_pairs())
 @settings(max_examples=200, deadline=None)
-def test_confusion_matrix_matches_sklearn(data: tuple[np.ndarray, np.ndarray, int]) -> None:
+def test_confusion_matrix_matches_sklearn(
+    data: tuple[np.ndarray, np.ndarray, int],
+) -> None:
     y_true, y_pred, n = data
     cm = confusion_matrix(y_true, y_pred, n_classes=n)
     assert cm.dtype == np.int64
     assert cm.shape == (n, n)
-    np.testing.assert_array_equal(cm, skm.confusion_matrix(y_true, y_pred, labels=np.arange(n)))
+    np.testing.assert_array_equal(
+        cm, skm.confusion_matrix(y_true, y_pred, labels=np.arange(n))
+    )
 
 
 @given(label_pairs())
@@ -292,7 +326,10 @@ def test_accuracy_matches_sklearn(data: tuple[np.ndarray, np.ndarray, int]) -> N
 @given(data=label_pairs())
 @settings(max_examples=100, deadline=None)
 def test_scores_match_sklearn(
-    ours: Any, theirs: Any, average: str | None, data: tuple[np.ndarray, np.ndarray, int]
+    ours: Any,
+    theirs: Any,
+    average: str | None,
+    data: tuple[np.ndarray, np.ndarray, int],
 ) -> None:
     y_true, y_pred, n = data
     result = ours(y_true, y_pred, average=average, n_classes=n)
@@ -328,7 +365,9 @@ def test_n_classes_defaults_to_max_label_plus_one(
 def test_report_dict_matches_sklearn(data: tuple[np.ndarray, np.ndarray, int]) -> None:
     y_true, y_pred, n = data
     ours = classification_report(y_true, y_pred, n_classes=n, output_dict=True)
-    theirs = skm.classification_report(y_true, y_pred, output_dict=True, **sklearn_kwargs(n))
+    theirs = skm.classification_report(
+        y_true, y_pred, output_dict=True, **sklearn_kwargs(n)
+    )
     assert isinstance(ours, dict)
     assert_reports_equal(ours, theirs)
 
@@ -345,7 +384,9 @@ def test_report_text_matches_sklearn(
     # The names vary in length (so the width of the first column varies), and digits varies.
     y_true, y_pred, n = data
     names = [f"{prefix}{k}" for k in range(n)]
-    text = classification_report(y_true, y_pred, target_names=names, n_classes=n, digits=digits)
+    text = classification_report(
+        y_true, y_pred, target_names=names, n_classes=n, digits=digits
+    )
     # The report must show each class name and its numbers, formatted to `digits` decimals,
     # exactly as scikit-learn does. (Exact equality works because both compute each value with
     # the same float operations; should that ever change, a value within 1e-16 of a rounding
@@ -355,26 +396,38 @@ def test_report_text_matches_sklearn(
     )
     # Quirk: when no prediction is correct, scikit-learn's supports come out as floats and are
     # printed as e.g. "1.0". Ours are always integers; turn its last column back into ints.
-    expected = re.sub(r" +(\d+)\.0$", lambda m: f" {m[1]:>9}", expected, flags=re.MULTILINE)
+    expected = re.sub(
+        r" +(\d+)\.0$", lambda m: f" {m[1]:>9}", expected, flags=re.MULTILINE
+    )
     assert text == expected
     report = classification_report(
         y_true, y_pred, target_names=names, n_classes=n, output_dict=True
     )
     for name in names:
         row = report[name]
-        numbers = " ".join(f"{row[m]:>9.{digits}f}" for m in ("precision", "recall", "f1-score"))
-        assert f"{name:>{max(len(names[-1]), 12)}}  {numbers} {row['support']:>9}\n" in text
+        numbers = " ".join(
+            f"{row[m]:>9.{digits}f}" for m in ("precision", "recall", "f1-score")
+        )
+        assert (
+            f"{name:>{max(len(names[-1]), 12)}}  {numbers} {row['support']:>9}\n"
+            in text
+        )
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint64])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint64]
+)
 def test_small_integer_dtypes_do_not_overflow(dtype: type[np.integer]) -> None:
     # With 20 classes the cell index 20 * y_true + y_pred reaches 399, which overflows 8-bit
     # integers unless the labels are widened first.
     y_true = np.arange(20).astype(dtype)
     y_pred = y_true[::-1].copy()
-    np.testing.assert_array_equal(confusion_matrix(y_true, y_pred), np.eye(20, dtype=int)[::-1])
     np.testing.assert_array_equal(
-        confusion_matrix(y_true, y_pred), confusion_matrix(y_true.astype(int), y_pred.astype(int))
+        confusion_matrix(y_true, y_pred), np.eye(20, dtype=int)[::-1]
+    )
+    np.testing.assert_array_equal(
+        confusion_matrix(y_true, y_pred),
+        confusion_matrix(y_true.astype(int), y_pred.astype(int)),
     )
 
 
@@ -382,7 +435,14 @@ def test_small_integer_dtypes_do_not_overflow(dtype: type[np.integer]) -> None:
 # Input errors
 # --------------------------------------------------------------------------------------------
 
-ALL_FUNCTIONS = [accuracy, confusion_matrix, precision, recall, f1_score, classification_report]
+ALL_FUNCTIONS = [
+    accuracy,
+    confusion_matrix,
+    precision,
+    recall,
+    f1_score,
+    classification_report,
+]
 ALL_IDS = [f.__name__ for f in ALL_FUNCTIONS]
 
 
@@ -415,13 +475,43 @@ def test_every_function_rejects_mismatched_lengths(func: Any) -> None:
             TypeError,
             r"y_pred must hold integer class labels, got dtype float32 \(cast with \.astype\(int\)",
         ),
-        ([True, False], [1, 0], TypeError, r"y_true must hold integer class labels, got a boolean"),
-        ([1, 0], [True, False], TypeError, r"y_pred must hold integer class labels, got a boolean"),
-        (["a", "b"], [0, 1], TypeError, r"y_true must hold integer class labels, got dtype <U1"),
-        ([[0, 1], [1, 0]], [0, 1], ValueError, r"y_true must be a 1-D array .* shape \(2, 2\)"),
+        (
+            [True, False],
+            [1, 0],
+            TypeError,
+            r"y_true must hold integer class labels, got a boolean",
+        ),
+        (
+            [1, 0],
+            [True, False],
+            TypeError,
+            r"y_pred must hold integer class labels, got a boolean",
+        ),
+        (
+            ["a", "b"],
+            [0, 1],
+            TypeError,
+            r"y_true must hold integer class labels, got dtype <U1",
+        ),
+        (
+            [[0, 1], [1, 0]],
+            [0, 1],
+            ValueError,
+            r"y_true must be a 1-D array .* shape \(2, 2\)",
+        ),
         ([0, 1], 1, ValueError, r"y_pred must be a 1-D array .* shape \(\)"),
-        ([], [0], ValueError, r"y_true must contain at least one label, got an empty array"),
-        ([0], np.array([], dtype=int), ValueError, r"y_pred must contain at least one label"),
+        (
+            [],
+            [0],
+            ValueError,
+            r"y_true must contain at least one label, got an empty array",
+        ),
+        (
+            [0],
+            np.array([], dtype=int),
+            ValueError,
+            r"y_pred must contain at least one label",
+        ),
         ([0, 1, 2], [0, 1], ValueError, r"same length, got 3 and 2 labels"),
         (
             [0, -1, 2],
@@ -437,7 +527,9 @@ def test_every_function_rejects_mismatched_lengths(func: Any) -> None:
         ),
     ],
 )
-def test_invalid_labels(y_true: Any, y_pred: Any, error: type[Exception], match: str) -> None:
+def test_invalid_labels(
+    y_true: Any, y_pred: Any, error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         confusion_matrix(y_true, y_pred)
 
@@ -457,10 +549,16 @@ def test_invalid_labels(y_true: Any, y_pred: Any, error: type[Exception], match:
             r"y_pred must contain labels in \[0, n_classes\) = \[0, 3\), "
             r"got label 5 at index 2",
         ),
-        ([-2, 1, 1], [0, 1, 1], r"y_true must contain labels in .* got label -2 at index 0"),
+        (
+            [-2, 1, 1],
+            [0, 1, 1],
+            r"y_true must contain labels in .* got label -2 at index 0",
+        ),
     ],
 )
-def test_labels_outside_n_classes(y_true: list[int], y_pred: list[int], match: str) -> None:
+def test_labels_outside_n_classes(
+    y_true: list[int], y_pred: list[int], match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
         confusion_matrix(y_true, y_pred, n_classes=3)
     with pytest.raises(ValueError, match=match):
@@ -472,8 +570,16 @@ def test_labels_outside_n_classes(y_true: list[int], y_pred: list[int], match: s
     [
         (0, ValueError, r"n_classes must be an integer >= 1 or None, got 0"),
         (-2, ValueError, r"n_classes must be an integer >= 1 or None, got -2"),
-        (3.0, TypeError, r"n_classes must be an integer >= 1 or None, got 3\.0 of type float"),
-        (True, TypeError, r"n_classes must be an integer >= 1 or None, got True of type bool"),
+        (
+            3.0,
+            TypeError,
+            r"n_classes must be an integer >= 1 or None, got 3\.0 of type float",
+        ),
+        (
+            True,
+            TypeError,
+            r"n_classes must be an integer >= 1 or None, got True of type bool",
+        ),
     ],
 )
 def test_invalid_n_classes(n_classes: Any, error: type[Exception], match: str) -> None:
@@ -490,7 +596,9 @@ def test_numpy_integer_n_classes_is_accepted() -> None:
 @pytest.mark.parametrize("func", [precision, recall, f1_score], ids=SCORE_IDS)
 @pytest.mark.parametrize("average", ["binary", "samples", "Macro", "", ["macro"]])
 def test_invalid_average(func: Any, average: Any) -> None:
-    match = r"average must be one of None, 'macro', 'micro', 'weighted', got " + repr(average)
+    match = r"average must be one of None, 'macro', 'micro', 'weighted', got " + repr(
+        average
+    )
     with pytest.raises(ValueError, match=match.replace("[", r"\[").replace("]", r"\]")):
         func([0, 1], [1, 0], average=average)
 
@@ -508,15 +616,27 @@ def test_invalid_average(func: Any, average: Any) -> None:
             ValueError,
             r"target_names must be distinct, got \['a', 'b', 'a'\]",
         ),
-        ({"target_names": ["a", "b", 2]}, TypeError, r"target_names must be a list of strings"),
-        ({"target_names": "abc"}, TypeError, r"target_names must be a list of strings, got 'abc'"),
+        (
+            {"target_names": ["a", "b", 2]},
+            TypeError,
+            r"target_names must be a list of strings",
+        ),
+        (
+            {"target_names": "abc"},
+            TypeError,
+            r"target_names must be a list of strings, got 'abc'",
+        ),
         (
             {"target_names": ["a", "accuracy", "c"], "output_dict": True},
             ValueError,
             r"target_names must not use the summary keys",
         ),
         ({"digits": -1}, ValueError, r"digits must be an integer >= 0, got -1"),
-        ({"digits": 2.5}, TypeError, r"digits must be an integer >= 0, got 2\.5 of type float"),
+        (
+            {"digits": 2.5},
+            TypeError,
+            r"digits must be an integer >= 0, got 2\.5 of type float",
+        ),
     ],
 )
 def test_invalid_report_arguments(
@@ -528,7 +648,9 @@ def test_invalid_report_arguments(
 
 def test_summary_key_names_are_fine_in_text_report() -> None:
     # Only the dict output would have clashing keys; a text table can show any name.
-    text = classification_report([0, 1, 2], [0, 2, 1], target_names=["a", "accuracy", "c"])
+    text = classification_report(
+        [0, 1, 2], [0, 2, 1], target_names=["a", "accuracy", "c"]
+    )
     assert "    accuracy      0.000     0.000     0.000         1\n" in text
 
 
@@ -544,7 +666,9 @@ def test_accuracy_does_not_build_a_confusion_matrix() -> None:
     finally:
         tracemalloc.stop()
     assert result == skm.accuracy_score(y_true, y_pred) == 0.75
-    assert peak < 1_000_000, f"accuracy allocated {peak:,} bytes for 4 labels"  # K×K: 72 MB
+    assert peak < 1_000_000, (
+        f"accuracy allocated {peak:,} bytes for 4 labels"
+    )  # K×K: 72 MB
     assert accuracy([0, 1], [0, 200000]) == 0.5
 
 
@@ -555,37 +679,63 @@ def test_classification_report_with_labels_matches_sklearn(data) -> None:
     when some sample's class is not among them (EMNIST letters: labels 1..26, no class 0)."""
     n_classes = data.draw(st.integers(2, 6))
     n = data.draw(st.integers(1, 40))
-    y_true = np.array(data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n)))
-    y_pred = np.array(data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n)))
-    labels = data.draw(st.lists(st.integers(0, n_classes - 1), min_size=1, max_size=n_classes,
-                                unique=True))
+    y_true = np.array(
+        data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n))
+    )
+    y_pred = np.array(
+        data.draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n))
+    )
+    labels = data.draw(
+        st.lists(
+            st.integers(0, n_classes - 1), min_size=1, max_size=n_classes, unique=True
+        )
+    )
     names = [f"class {c}" for c in labels]
-    ours = classification_report(y_true, y_pred, n_classes=n_classes, labels=labels,
-                                 target_names=names, output_dict=True)
-    theirs = skm.classification_report(y_true, y_pred, labels=labels, target_names=names,
-                                       output_dict=True, zero_division=0)
+    ours = classification_report(
+        y_true,
+        y_pred,
+        n_classes=n_classes,
+        labels=labels,
+        target_names=names,
+        output_dict=True,
+    )
+    theirs = skm.classification_report(
+        y_true,
+        y_pred,
+        labels=labels,
+        target_names=names,
+        output_dict=True,
+        zero_division=0,
+    )
     assert ours.keys() == theirs.keys()
     for key, value in theirs.items():
         if isinstance(value, dict):
             for metric, number in value.items():
-                assert ours[key][metric] == pytest.approx(number, rel=1e-12, abs=1e-12), (key, metric)
+                assert ours[key][metric] == pytest.approx(
+                    number, rel=1e-12, abs=1e-12
+                ), (key, metric)
         else:
             assert ours[key] == pytest.approx(value, rel=1e-12)
     # The text table has the same rows in the same order (scikit-learn prints support as a float
     # when labels are given, so the texts themselves are not compared).
-    text = classification_report(y_true, y_pred, n_classes=n_classes, labels=labels, target_names=names)
+    text = classification_report(
+        y_true, y_pred, n_classes=n_classes, labels=labels, target_names=names
+    )
     width = max(len(name) for name in [*names, "weighted avg"])  # the first column
     row_names = [line[:width].strip() for line in text.splitlines()[1:] if line.strip()]
     assert row_names == list(theirs)
 
 
-def test_classification_report_labels_may_name_a_class_absent_from_both_arrays() -> None:
+def test_classification_report_labels_may_name_a_class_absent_from_both_arrays() -> (
+    None
+):
     """Without n_classes, a requested label above every seen one is a class of support 0, as in
     scikit-learn (not an out-of-range error)."""
     y_true, y_pred = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
     ours = classification_report(y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True)
-    theirs = skm.classification_report(y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True,
-                                       zero_division=0)
+    theirs = skm.classification_report(
+        y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True, zero_division=0
+    )
     assert ours["3"] == {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}
     for key in ("macro avg", "weighted avg"):
         for metric in ("precision", "recall", "f1-score"):

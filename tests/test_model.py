@@ -52,7 +52,9 @@ def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
             layer.params["b"][:] = signs * rng.uniform(0.1, 1.0, layer.n_out)
 
 
-def smallest_gradient_relative_to_loss(model: Sequential, x, loss: Loss, target) -> float:
+def smallest_gradient_relative_to_loss(
+    model: Sequential, x, loss: Loss, target
+) -> float:
     """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring arrays
     that are exactly zero (e.g. the weights into a dropped unit: there the numeric gradient is
     exactly zero too, so the check is exact).
@@ -63,7 +65,9 @@ def smallest_gradient_relative_to_loss(model: Sequential, x, loss: Loss, target)
     few percent of random draws, e.g. when LeakyReLU's slope 0.01 scales the gradient in two
     layers where most units are negative.
     """
-    probe = copy.deepcopy(model)  # a copy replays the same dropout masks as gradient_errors
+    probe = copy.deepcopy(
+        model
+    )  # a copy replays the same dropout masks as gradient_errors
     value = loss.forward(probe.forward(x, training=True), target)
     grads = [probe.backward(loss.backward())] + [p.grad for p in probe.parameters()]
     norms = [float(np.linalg.norm(g)) for g in grads]
@@ -92,7 +96,15 @@ def test_whole_mlp_with_dropout_backward_matches_finite_differences(
     for finite differences to resolve are skipped (see smallest_gradient_relative_to_loss).
     """
     rng = np.random.default_rng(seed)
-    model = mlp(n_in, hidden, n_out, activation=activation, dropout=p, rng=seed, dtype=np.float64)
+    model = mlp(
+        n_in,
+        hidden,
+        n_out,
+        activation=activation,
+        dropout=p,
+        rng=seed,
+        dtype=np.float64,
+    )
     randomize_biases(model, rng)
     x = rng.uniform(-1.0, 1.0, size=(n, n_in))
     labels = rng.integers(0, n_out, size=n)
@@ -111,7 +123,9 @@ def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, se
     MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ - y)
     a random matrix: every layer's backward receives a non-trivial gradient."""
     rng = np.random.default_rng(seed)
-    model = mlp(4, [5, 3], 3, activation=activation, dropout=0.3, rng=seed, dtype=np.float64)
+    model = mlp(
+        4, [5, 3], 3, activation=activation, dropout=0.3, rng=seed, dtype=np.float64
+    )
     randomize_biases(model, rng)
     x, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 3))
     loss = MeanSquaredError()
@@ -141,8 +155,12 @@ def test_backward_returns_input_gradient_unless_asked_not_to():
 
 @pytest.mark.parametrize(
     ("activation", "cls", "init"),
-    [("relu", ReLU, "he"), ("leaky_relu", LeakyReLU, "he"), ("sigmoid", Sigmoid, "glorot"),
-     ("tanh", Tanh, "glorot")],
+    [
+        ("relu", ReLU, "he"),
+        ("leaky_relu", LeakyReLU, "he"),
+        ("sigmoid", Sigmoid, "glorot"),
+        ("tanh", Tanh, "glorot"),
+    ],
 )
 def test_mlp_builds_the_documented_layers(activation, cls, init):
     """Dense → activation → Dropout per hidden layer, then a Glorot Dense output layer."""
@@ -167,7 +185,9 @@ def test_mlp_same_seed_same_model():
     a, b = mlp(4, [8], 3, rng=11), mlp(4, [8], 3, rng=11)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert np.array_equal(pa.value, pb.value)
-    assert not np.array_equal(mlp(4, [8], 3, rng=12).parameters()[0].value, a.parameters()[0].value)
+    assert not np.array_equal(
+        mlp(4, [8], 3, rng=12).parameters()[0].value, a.parameters()[0].value
+    )
 
 
 def test_parameters_are_named_by_layer_index():
@@ -183,12 +203,16 @@ def test_summary_lists_every_layer_shape_and_the_total_parameter_count():
     text = model.summary()
     lines = text.splitlines()
     for i, layer in enumerate(model.layers):
-        assert any(line.startswith(f"{i}: {layer!r}") for line in lines), f"layer {i} missing"
+        assert any(line.startswith(f"{i}: {layer!r}") for line in lines), (
+            f"layer {i} missing"
+        )
     for shape in ("(N, 128)", "(N, 64)", "(N, 10)"):
         assert shape in text
     total = re.search(r"Total trainable parameters: ([\d,]+)", text)
     assert total is not None
-    assert int(total.group(1).replace(",", "")) == expected_total == model.n_parameters()
+    assert (
+        int(total.group(1).replace(",", "")) == expected_total == model.n_parameters()
+    )
     # Per-layer counts: the first Dense layer's row shows 784·128 + 128 = 100,480.
     first = next(line for line in lines if line.startswith("0: "))
     assert first.rstrip().endswith("100,480")
@@ -204,7 +228,9 @@ def test_predict_proba_is_softmax_of_forward_and_predict_its_argmax():
     logits = model.forward(x)
     proba = model.predict_proba(x)
     expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(proba, expected, rtol=1e-12)  # float64 softmax of O(1) logits
+    np.testing.assert_allclose(
+        proba, expected, rtol=1e-12
+    )  # float64 softmax of O(1) logits
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     assert np.array_equal(model.predict(x), logits.argmax(axis=1))
 
@@ -234,7 +260,9 @@ def test_dropout_is_off_in_prediction():
     model = mlp(5, [16], 3, dropout=0.5, rng=0)
     x = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
     assert np.array_equal(model.predict_proba(x), model.predict_proba(x))
-    assert not np.array_equal(model.forward(x, training=True), model.forward(x, training=True))
+    assert not np.array_equal(
+        model.forward(x, training=True), model.forward(x, training=True)
+    )
 
 
 # ---------------------------------------------------------------------- errors
@@ -243,7 +271,8 @@ def test_dropout_is_off_in_prediction():
 def test_mismatched_dense_widths_name_the_layer_index():
     """A Dense layer whose n_in differs from the previous width is refused at construction."""
     with pytest.raises(
-        ValueError, match=r"layers\[2\] is Dense\(5, 3\) but the previous layer outputs 4 features"
+        ValueError,
+        match=r"layers\[2\] is Dense\(5, 3\) but the previous layer outputs 4 features",
     ):
         Sequential([Dense(3, 4), ReLU(), Dense(5, 3)])
 
@@ -252,7 +281,9 @@ def test_sequential_needs_layers():
     """An empty model, or something that is not a Layer, is refused with its position."""
     with pytest.raises(ValueError, match="at least one layer"):
         Sequential([])
-    with pytest.raises(TypeError, match=r"layers\[1\] must be an nnlib Layer, got ufunc"):
+    with pytest.raises(
+        TypeError, match=r"layers\[1\] must be an nnlib Layer, got ufunc"
+    ):
         Sequential([Dense(2, 2), np.tanh])  # a NumPy function is not a layer
 
 
@@ -271,7 +302,9 @@ def test_forward_rejects_nan_inputs():
     """NaN inputs are refused before any computation, with the first bad index."""
     x = np.zeros((3, 4), dtype=np.float32)
     x[2, 1] = np.nan
-    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"
+    ):
         mlp(4, [3], 2).forward(x)
 
 
@@ -283,7 +316,9 @@ def test_forward_rejects_integer_inputs():
 
 def test_mlp_rejects_unknown_activation():
     """An unknown activation name is refused, listing the valid names."""
-    with pytest.raises(ValueError, match=r"activation must be one of .*'relu'.*, got 'softmax'"):
+    with pytest.raises(
+        ValueError, match=r"activation must be one of .*'relu'.*, got 'softmax'"
+    ):
         mlp(4, [3], 2, activation="softmax")
 
 
@@ -292,7 +327,11 @@ def test_mlp_rejects_unknown_activation():
     [
         ({"hidden": 3}, TypeError, r"hidden must be a list of layer widths"),
         ({"hidden": [3, 0]}, ValueError, r"hidden\[1\] must be an integer >= 1"),
-        ({"dropout": 1.0}, ValueError, r"dropout must be a finite number in \[0\.0, 1\.0\)"),
+        (
+            {"dropout": 1.0},
+            ValueError,
+            r"dropout must be a finite number in \[0\.0, 1\.0\)",
+        ),
         ({"n_out": 0}, ValueError, r"n_out must be an integer >= 1"),
     ],
 )
@@ -306,7 +345,9 @@ def test_mlp_rejects_bad_arguments(kwargs, exc, message):
 def test_predict_rejects_empty_and_one_dimensional_input():
     """A single sample must be a (1, features) batch; an empty batch is refused."""
     model = mlp(4, [3], 2)
-    with pytest.raises(ValueError, match=r"non-empty batch of shape \(N, features\), got \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"non-empty batch of shape \(N, features\), got \(4,\)"
+    ):
         model.predict(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="non-empty batch"):
         model.predict_proba(np.zeros((0, 4), dtype=np.float32))

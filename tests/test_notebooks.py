@@ -90,12 +90,19 @@ def missing_output_problems(nb: dict) -> list[str]:
         kinds = {out.get("output_type") for out in outputs}
         # a figure, or the widget that draws figures (interact cells; their static fallback
         # figures are separate cells)
-        images = any({"image/png", "application/vnd.jupyter.widget-view+json"} & set(out.get("data", {}))
-                     for out in outputs)
+        images = any(
+            {"image/png", "application/vnd.jupyter.widget-view+json"}
+            & set(out.get("data", {}))
+            for out in outputs
+        )
         if "nbval-ignore-output" in _tags(cell) and not outputs:
-            problems.append(f"cell {i}: tagged nbval-ignore-output but has no stored output")
+            problems.append(
+                f"cell {i}: tagged nbval-ignore-output but has no stored output"
+            )
         if "plt.show()" in source and not images:
-            problems.append(f"cell {i}: calls plt.show() but has no stored image or widget")
+            problems.append(
+                f"cell {i}: calls plt.show() but has no stored image or widget"
+            )
         if "print(" in source and not kinds & {"stream", "error"}:
             problems.append(f"cell {i}: prints but has no stored text output")
     return problems
@@ -136,7 +143,9 @@ def resolve_toc_entry(entry: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def toc_problems(root: Path = ROOT, toc_path: Path = TOC, book_dir: Path = BOOK) -> list[str]:
+def toc_problems(
+    root: Path = ROOT, toc_path: Path = TOC, book_dir: Path = BOOK
+) -> list[str]:
     problems = []
     listed = set()
     for entry in toc_files(toc_path):
@@ -154,37 +163,52 @@ def toc_problems(root: Path = ROOT, toc_path: Path = TOC, book_dir: Path = BOOK)
 def _collect(check) -> list[str]:
     problems = []
     for path in find_notebooks():
-        problems += [f"{path.relative_to(ROOT)}: {p}" for p in check(load_notebook(path))]
+        problems += [
+            f"{path.relative_to(ROOT)}: {p}" for p in check(load_notebook(path))
+        ]
     return problems
 
 
 def test_notebooks_executed_in_order():
     problems = _collect(execution_problems)
-    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(problems)
+    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(
+        problems
+    )
 
 
 def test_notebooks_have_no_unexpected_errors():
     problems = _collect(error_problems)
-    assert not problems, "error outputs (tag the cell raises-exception if meant):\n" + "\n".join(
-        problems
+    assert not problems, (
+        "error outputs (tag the cell raises-exception if meant):\n"
+        + "\n".join(problems)
     )
 
 
 def test_shown_outputs_are_stored():
     problems = _collect(missing_output_problems)
-    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(problems)
+    assert not problems, "re-run with `jupyter execute --inplace`:\n" + "\n".join(
+        problems
+    )
 
 
 def test_a_cleared_output_is_noticed():
     """The check above on a real chapter with one cell's outputs removed (a copy, in memory)."""
     nb = load_notebook(BOOK / "03_dense.ipynb")
     assert not missing_output_problems(nb)
-    shown = [i for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code" and c.get("outputs")]
+    shown = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c.get("cell_type") == "code" and c.get("outputs")
+    ]
     for i in shown:
         cleared = json.loads(json.dumps(nb))
         cleared["cells"][i]["outputs"] = []
         source = _source(cleared["cells"][i])
-        if "print(" in source or "plt.show()" in source or "nbval-ignore-output" in _tags(cleared["cells"][i]):
+        if (
+            "print(" in source
+            or "plt.show()" in source
+            or "nbval-ignore-output" in _tags(cleared["cells"][i])
+        ):
             assert missing_output_problems(cleared), f"clearing cell {i} went unnoticed"
 
 

@@ -43,8 +43,12 @@ def test_sgd_two_steps_by_hand():
     Step 1: g = (0.5, -0.25): w = (1, -1) - 0.1·(0.5, -0.25) = (0.95, -0.975).
     Step 2: g = (0.1, 0.2):   w = (0.95, -0.975) - (0.01, 0.02) = (0.94, -0.995)."""
     model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1)
-    np.testing.assert_allclose(step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL)
-    np.testing.assert_allclose(step_with(opt, model, [0.1, 0.2]), [0.94, -0.995], rtol=RTOL)
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.1, 0.2]), [0.94, -0.995], rtol=RTOL
+    )
     assert opt.state == {}  # plain SGD needs no per-parameter state
 
 
@@ -54,8 +58,12 @@ def test_sgd_momentum_two_steps_by_hand():
     Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025); w = (0.95 - 0.055, -0.975 + 0.0025)
                                                                 = (0.895, -0.9725)."""
     model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1, momentum=0.9)
-    np.testing.assert_allclose(step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL)
-    np.testing.assert_allclose(step_with(opt, model, [0.1, 0.2]), [0.895, -0.9725], rtol=RTOL)
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.1, 0.2]), [0.895, -0.9725], rtol=RTOL
+    )
     np.testing.assert_allclose(opt.state["w"]["velocity"], [0.55, -0.025], rtol=RTOL)
 
 
@@ -111,7 +119,9 @@ def test_adam_two_steps_by_hand():
 def test_weight_decay_adds_lambda_w_to_the_gradient():
     """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8, -3.9)."""
     model, opt = one_parameter([2.0, -4.0]), SGD(lr=0.1, weight_decay=0.5)
-    np.testing.assert_allclose(step_with(opt, model, [1.0, 1.0]), [1.8, -3.9], rtol=RTOL)
+    np.testing.assert_allclose(
+        step_with(opt, model, [1.0, 1.0]), [1.8, -3.9], rtol=RTOL
+    )
     # The stored gradient is not modified: the decay term is added to a temporary.
     np.testing.assert_array_equal(model.grads["w"], [1.0, 1.0])
 
@@ -121,7 +131,9 @@ def test_adam_weight_decay_enters_before_the_moments():
     g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is -lr·sign(g + λw),
     so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
     model, opt = one_parameter([2.0, -4.0]), Adam(lr=0.1, weight_decay=0.5)
-    np.testing.assert_allclose(step_with(opt, model, [-0.5, 1.0]), [1.9, -3.9], rtol=RTOL)
+    np.testing.assert_allclose(
+        step_with(opt, model, [-0.5, 1.0]), [1.9, -3.9], rtol=RTOL
+    )
 
 
 def test_schedule_sets_the_learning_rate_of_each_step():
@@ -139,11 +151,15 @@ def test_schedule_sets_the_learning_rate_of_each_step():
 # ---------------------------------------------------------------------- argument checks
 
 
-@pytest.mark.parametrize("make", [lambda lr: SGD(lr), lambda lr: RMSProp(lr), lambda lr: Adam(lr)])
+@pytest.mark.parametrize(
+    "make", [lambda lr: SGD(lr), lambda lr: RMSProp(lr), lambda lr: Adam(lr)]
+)
 @pytest.mark.parametrize("lr", [0.0, -0.01, float("nan"), float("inf")])
 def test_learning_rate_must_be_positive_and_finite(make, lr):
     """lr <= 0, NaN or inf is a ValueError naming lr and the allowed interval."""
-    with pytest.raises(ValueError, match=r"lr must be a finite number in \(0\.0, inf\]"):
+    with pytest.raises(
+        ValueError, match=r"lr must be a finite number in \(0\.0, inf\]"
+    ):
         make(lr)
 
 
@@ -215,7 +231,8 @@ def test_state_dict_round_trip_continues_identically(make, tmp_path):
     needs the moments *and* the step counter, which Adam's bias correction depends on)."""
     rng = np.random.default_rng(2)
     batches = [
-        (rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 3, 5)) for _ in range(6)
+        (rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 3, 5))
+        for _ in range(6)
     ]
     model, opt = mlp(4, [6], 3, rng=3), make()
     for x, y in batches[:3]:
@@ -253,7 +270,9 @@ def test_reusing_an_optimizer_for_a_different_model_is_an_error():
 # ---------------------------------------------------------------------- optional: PyTorch
 
 
-def textbook_adam_with_weight_decay(w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8):
+def textbook_adam_with_weight_decay(
+    w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8
+):
     """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the gradient,
     written out directly in float64 (no scratch arrays, no folded bias corrections)."""
     w, m, v = np.array(w, dtype=np.float64), 0.0, 0.0
@@ -273,9 +292,13 @@ def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
     w0, target = rng.standard_normal(5), rng.standard_normal(5)
     model, opt = one_parameter(list(w0)), Adam(lr=0.05, weight_decay=0.01)
     for _ in range(10):
-        model.grads["w"][:] = 2 * (model.params["w"] - target)  # gradient of |w - target|²
+        model.grads["w"][:] = 2 * (
+            model.params["w"] - target
+        )  # gradient of |w - target|²
         opt.step(model)
-    expected = textbook_adam_with_weight_decay(w0, target, lr=0.05, weight_decay=0.01, steps=10)
+    expected = textbook_adam_with_weight_decay(
+        w0, target, lr=0.05, weight_decay=0.01, steps=10
+    )
     assert not np.allclose(expected, w0, atol=0.1)  # the weights really moved
     np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
 
@@ -293,9 +316,13 @@ def test_adam_matches_torch_over_several_steps():
     tw = torch.tensor(w0, requires_grad=True)
     topt = torch.optim.Adam([tw], lr=0.05, weight_decay=0.01)
     for _ in range(10):
-        model.grads["w"][:] = 2 * (model.params["w"] - target)  # gradient of |w - target|²
+        model.grads["w"][:] = 2 * (
+            model.params["w"] - target
+        )  # gradient of |w - target|²
         opt.step(model)
         topt.zero_grad()
         ((tw - torch.tensor(target)) ** 2).sum().backward()
         topt.step()
-    np.testing.assert_allclose(model.params["w"], tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        model.params["w"], tw.detach().numpy(), rtol=1e-10, atol=1e-12
+    )

@@ -27,12 +27,23 @@ def _close_figures():
 
 
 def test_plot_history_draws_train_and_validation_curves() -> None:
-    h = History(epoch=[1, 2, 3], train_loss=[3, 2, 1], train_accuracy=[.1, .2, .3],
-                val_loss=[3.5, 2.5, 2], val_accuracy=[.1, .15, .2])
+    h = History(
+        epoch=[1, 2, 3],
+        train_loss=[3, 2, 1],
+        train_accuracy=[0.1, 0.2, 0.3],
+        val_loss=[3.5, 2.5, 2],
+        val_accuracy=[0.1, 0.15, 0.2],
+    )
     fig = plot_history(h)
     loss_ax, acc_ax = fig.axes
-    assert [list(line.get_ydata()) for line in loss_ax.lines] == [[3, 2, 1], [3.5, 2.5, 2]]
-    assert [list(line.get_ydata()) for line in acc_ax.lines] == [[.1, .2, .3], [.1, .15, .2]]
+    assert [list(line.get_ydata()) for line in loss_ax.lines] == [
+        [3, 2, 1],
+        [3.5, 2.5, 2],
+    ]
+    assert [list(line.get_ydata()) for line in acc_ax.lines] == [
+        [0.1, 0.2, 0.3],
+        [0.1, 0.15, 0.2],
+    ]
 
 
 def test_plot_history_regression_has_only_a_loss_panel() -> None:
@@ -40,7 +51,9 @@ def test_plot_history_regression_has_only_a_loss_panel() -> None:
 
 
 def test_confusion_matrix_rows_are_normalized() -> None:
-    cm = np.array([[8, 2], [0, 0]])  # the second class never occurs: its row stays 0, no NaN
+    cm = np.array(
+        [[8, 2], [0, 0]]
+    )  # the second class never occurs: its row stays 0, no NaN
     fig = plot_confusion_matrix(cm, ["a", "b"])
     shown = fig.axes[0].images[0].get_array()
     np.testing.assert_allclose(shown, [[0.8, 0.2], [0.0, 0.0]])
@@ -48,9 +61,11 @@ def test_confusion_matrix_rows_are_normalized() -> None:
 
 
 def test_per_class_bars_heights() -> None:
-    fig = plot_per_class_metrics(np.array([.5, 1]), np.array([.25, .75]), np.array([1 / 3, 6 / 7]), ["x", "y"])
+    fig = plot_per_class_metrics(
+        np.array([0.5, 1]), np.array([0.25, 0.75]), np.array([1 / 3, 6 / 7]), ["x", "y"]
+    )
     heights = [bar.get_height() for bar in fig.axes[0].patches]
-    np.testing.assert_allclose(heights, [.5, 1, .25, .75, 1 / 3, 6 / 7])
+    np.testing.assert_allclose(heights, [0.5, 1, 0.25, 0.75, 1 / 3, 6 / 7])
 
 
 def test_image_grid_and_misclassified() -> None:
@@ -58,7 +73,9 @@ def test_image_grid_and_misclassified() -> None:
     fig = plot_image_grid(images, list("abcde"), ncols=3)
     assert sum(bool(ax.images) for ax in fig.axes) == 5
     y_true, y_pred = np.array([0, 1, 1, 0, 1]), np.array([0, 0, 1, 1, 1])
-    fig = plot_misclassified(images.reshape(5, 28, 28), y_true, y_pred, {0: "O", 1: "0"})
+    fig = plot_misclassified(
+        images.reshape(5, 28, 28), y_true, y_pred, {0: "O", 1: "0"}
+    )
     titles = sorted(ax.get_title() for ax in fig.axes if ax.images)
     assert titles == ["0 → O", "O → 0"]
     with pytest.raises(ValueError, match="no misclassified"):

@@ -56,8 +56,17 @@ def test_fit_records_the_rate_at_the_start_of_each_epoch(toy_data):
     StepDecay(3, 0.1) gives the rates 1, 0.1, 0.01 times lr for epochs 1, 2, 3."""
     x, y = toy_data
     opt = SGD(0.5, schedule=StepDecay(3, gamma=0.1))
-    history = fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), opt, x, y, epochs=3,
-                  batch_size=16, rng=0, progress=False)
+    history = fit(
+        mlp(6, [4], 3, rng=0),
+        SoftmaxCrossEntropy(),
+        opt,
+        x,
+        y,
+        epochs=3,
+        batch_size=16,
+        rng=0,
+        progress=False,
+    )
     np.testing.assert_allclose(history.learning_rate, [0.5, 0.05, 0.005], rtol=1e-12)
     assert opt.iterations == 9
 
@@ -66,11 +75,17 @@ def test_fit_records_the_rate_at_the_start_of_each_epoch(toy_data):
     ("make", "message"),
     [
         (lambda: StepDecay(0), "step_size must be an integer >= 1"),
-        (lambda: StepDecay(2, gamma=0.0), r"gamma must be a finite number in \(0\.0, 1\.0\]"),
+        (
+            lambda: StepDecay(2, gamma=0.0),
+            r"gamma must be a finite number in \(0\.0, 1\.0\]",
+        ),
         (lambda: StepDecay(2, gamma=1.5), "gamma must be a finite number"),
         (lambda: ExponentialDecay(math.nan), "gamma must be a finite number"),
         (lambda: CosineDecay(0), "total_steps must be an integer >= 1"),
-        (lambda: CosineDecay(10, final_factor=1.5), r"final_factor must be a finite number in \[0"),
+        (
+            lambda: CosineDecay(10, final_factor=1.5),
+            r"final_factor must be a finite number in \[0",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected_by_name(make, message):

@@ -39,13 +39,17 @@ def test_round_trip_gives_bit_identical_predictions(activation, tmp_path):
     model = mlp(6, [5, 4], 3, activation=activation, dropout=0.3, rng=0)
     rng = np.random.default_rng(1)
     for p in model.parameters():
-        p.value[...] += rng.standard_normal(p.value.shape).astype(np.float32)  # not just the init
+        p.value[...] += rng.standard_normal(p.value.shape).astype(
+            np.float32
+        )  # not just the init
     path = tmp_path / "model.npz"
     model.save(path)
     loaded = Sequential.load(path)
     x = rng.standard_normal((8, 6)).astype(np.float32)
     assert np.array_equal(loaded.predict_proba(x), model.predict_proba(x))
-    assert [repr(layer) for layer in loaded.layers] == [repr(layer) for layer in model.layers]
+    assert [repr(layer) for layer in loaded.layers] == [
+        repr(layer) for layer in model.layers
+    ]
     for a, b in zip(model.parameters(), loaded.parameters(), strict=True):
         assert a.name == b.name and a.value.dtype == b.value.dtype
         assert np.array_equal(a.value, b.value)
@@ -71,7 +75,12 @@ def test_file_holds_only_plain_arrays(tmp_path):
     assert set(contents) == {"architecture", "sha256", "0.W", "0.b", "3.W", "3.b"}
     assert all(a.dtype != object for a in contents.values())
     spec = json.loads(str(contents["architecture"]))
-    assert [layer["type"] for layer in spec["layers"]] == ["Dense", "ReLU", "Dropout", "Dense"]
+    assert [layer["type"] for layer in spec["layers"]] == [
+        "Dense",
+        "ReLU",
+        "Dropout",
+        "Dense",
+    ]
 
 
 def test_save_writes_exactly_the_given_path(tmp_path):
@@ -142,10 +151,15 @@ def test_unknown_layer_type_is_refused_even_with_a_valid_checksum(saved):
     spec["layers"][1]["type"] = "os.system"
     architecture = json.dumps(spec)
     del contents["sha256"]
-    np.savez(saved, architecture=np.array(architecture),
-             sha256=np.array(_digest(architecture, contents)), **contents)
+    np.savez(
+        saved,
+        architecture=np.array(architecture),
+        sha256=np.array(_digest(architecture, contents)),
+        **contents,
+    )
     with pytest.raises(
-        ValueError, match=r"invalid architecture: layers\[1\] has unknown type 'os.system'"
+        ValueError,
+        match=r"invalid architecture: layers\[1\] has unknown type 'os.system'",
     ):
         Sequential.load(saved)
 
@@ -156,7 +170,11 @@ def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_pat
     (sha256 is a checksum, not a signature: anyone can compute it) must still be a ValueError,
     not an AttributeError from deep inside the loader."""
     path = tmp_path / "odd.npz"
-    np.savez(path, architecture=np.array(architecture), sha256=np.array(_digest(architecture, {})))
+    np.savez(
+        path,
+        architecture=np.array(architecture),
+        sha256=np.array(_digest(architecture, {})),
+    )
     with pytest.raises(ValueError, match="invalid architecture"):
         Sequential.load(path)
 
@@ -164,8 +182,12 @@ def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_pat
 def test_object_arrays_are_never_unpickled(tmp_path):
     """A file smuggling a pickled object is refused (allow_pickle=False), not executed."""
     path = tmp_path / "evil.npz"
-    np.savez(path, architecture=np.array("{}"), sha256=np.array("0"),
-             payload=np.array([{"a": 1}], dtype=object))
+    np.savez(
+        path,
+        architecture=np.array("{}"),
+        sha256=np.array("0"),
+        payload=np.array([{"a": 1}], dtype=object),
+    )
     with pytest.raises(ValueError, match="is not a readable nnlib model file"):
         Sequential.load(path)
 
@@ -192,7 +214,9 @@ def test_unsupported_layer_cannot_be_saved(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["savez", "replace"])
-def test_failed_save_leaves_previous_file_and_no_temporary(target, tmp_path, monkeypatch):
+def test_failed_save_leaves_previous_file_and_no_temporary(
+    target, tmp_path, monkeypatch
+):
     """If writing (np.savez) or renaming (os.replace) fails mid-save, the error propagates, the
     file previously at the path is byte-for-byte unchanged and no temporary file is left."""
     path = tmp_path / "model.npz"
@@ -220,5 +244,7 @@ def test_saved_file_gets_ordinary_permissions(tmp_path):
     mlp(2, [], 2).save(tmp_path / "model.npz")
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
     expected = 0o666 & ~umask
-    assert (tmp_path / "plain.npz").stat().st_mode & 0o777 == expected  # the reference behaviour
+    assert (
+        tmp_path / "plain.npz"
+    ).stat().st_mode & 0o777 == expected  # the reference behaviour
     assert (tmp_path / "model.npz").stat().st_mode & 0o777 == expected

@@ -39,7 +39,9 @@ def quiet_fit(model, loss, optimizer, x, y, **kwargs) -> History:
 # ---------------------------------------------------------------------- against a reference
 
 
-def reference_adam_training(weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2=0.999, eps=1e-8):
+def reference_adam_training(
+    weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2=0.999, eps=1e-8
+):
     """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain textbook way
     in float64 with a fresh array for every intermediate: no in-place tricks at all.
 
@@ -51,7 +53,10 @@ def reference_adam_training(weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2
     t = 0
     for _ in range(epochs):
         for start in range(0, len(x), batch_size):
-            xb, yb = x[start:start + batch_size].astype(np.float64), y[start:start + batch_size]
+            xb, yb = (
+                x[start : start + batch_size].astype(np.float64),
+                y[start : start + batch_size],
+            )
             # forward: keep every layer's input and pre-activation
             inputs, pre = [], []
             h = xb
@@ -102,8 +107,16 @@ def test_fit_matches_a_straightforward_reimplementation():
         layer.params["b"][:] = rng.uniform(-0.5, 0.5, layer.n_out)
     initial = [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in dense]
 
-    quiet_fit(model, SoftmaxCrossEntropy(), Adam(lr=0.01), x, y, epochs=2, batch_size=16,
-              shuffle=False)
+    quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(lr=0.01),
+        x,
+        y,
+        epochs=2,
+        batch_size=16,
+        shuffle=False,
+    )
     expected = reference_adam_training(initial, x, y, lr=0.01, epochs=2, batch_size=16)
 
     got = [p.value for p in model.parameters()]
@@ -124,8 +137,17 @@ def test_same_seeds_give_bit_identical_history(toy_data):
 
     def run(shuffle_seed: int = 6, model_seed: int = 5) -> dict:
         model = mlp(6, [16], 3, dropout=0.3, rng=model_seed)
-        h = quiet_fit(model, SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=4, batch_size=8,
-                      validation_data=(x[:16], y[:16]), rng=shuffle_seed)
+        h = quiet_fit(
+            model,
+            SoftmaxCrossEntropy(),
+            Adam(0.01),
+            x,
+            y,
+            epochs=4,
+            batch_size=8,
+            validation_data=(x[:16], y[:16]),
+            rng=shuffle_seed,
+        )
         return h.metrics()
 
     first, second = run(), run()
@@ -139,7 +161,11 @@ def test_same_seeds_give_bit_identical_history(toy_data):
 
 @pytest.mark.parametrize(
     "make_optimizer",
-    [lambda: SGD(0.1, momentum=0.9, weight_decay=1e-4), lambda: RMSProp(1e-3), lambda: Adam(1e-3)],
+    [
+        lambda: SGD(0.1, momentum=0.9, weight_decay=1e-4),
+        lambda: RMSProp(1e-3),
+        lambda: Adam(1e-3),
+    ],
 )
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("inputs", ["uint8", "float32"])
@@ -158,6 +184,7 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     # would not show in the preallocated float32 parameters, gradients and optimizer state.
     seen: list[tuple[str, np.dtype]] = []
     for layer in model.layers:
+
         def spy(method, where):
             def wrapped(arr, *args, **kwargs):
                 out = method(arr, *args, **kwargs)
@@ -165,11 +192,22 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
                 if out is not None:
                     seen.append((f"{where} out", out.dtype))
                 return out
+
             return wrapped
+
         layer.forward = spy(layer.forward, f"{type(layer).__name__}.forward")
         layer.backward = spy(layer.backward, f"{type(layer).__name__}.backward")
-    quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=2, batch_size=8, rng=2,
-              validation_data=(x, y))
+    quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        opt,
+        x,
+        y,
+        epochs=2,
+        batch_size=8,
+        rng=2,
+        validation_data=(x, y),
+    )
     assert len(seen) > 4 * len(model.layers)
     assert [(where, dt) for where, dt in seen if dt != np.float32] == []
     for p in model.parameters():
@@ -179,7 +217,10 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     for name, slots in opt.state.items():
         for slot, arr in slots.items():
             assert arr.dtype == np.float32, f"{name}/{slot}"
-    assert model.forward(rng.standard_normal((2, 9)).astype(np.float32)).dtype == np.float32
+    assert (
+        model.forward(rng.standard_normal((2, 9)).astype(np.float32)).dtype
+        == np.float32
+    )
     assert model.predict_proba(x).dtype == np.float32
 
 
@@ -192,24 +233,44 @@ def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
     x, y = toy_data
     model = mlp(6, [8], 3, rng=0)
     # Overflow warnings are the expected symptom here, not a test failure.
-    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
-        FloatingPointError, match=r"at epoch 1, batch \d+: the learning rate \(1e\+12\)"
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.raises(
+            FloatingPointError,
+            match=r"at epoch 1, batch \d+: the learning rate \(1e\+12\)",
+        ),
     ):
-        quiet_fit(model, SoftmaxCrossEntropy(), SGD(1e12), x, y, epochs=3, batch_size=4, rng=0)
+        quiet_fit(
+            model, SoftmaxCrossEntropy(), SGD(1e12), x, y, epochs=3, batch_size=4, rng=0
+        )
 
 
 def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data):
     """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The history
     of a previous run continues, so the failing epoch is numbered 3, batch 1."""
     x, y = toy_data
-    history = History(epoch=[1, 2], train_loss=[1.0, 0.9], train_accuracy=[0.3, 0.4],
-                      learning_rate=[0.1, 0.1], epoch_time=[0.0, 0.0])
+    history = History(
+        epoch=[1, 2],
+        train_loss=[1.0, 0.9],
+        train_accuracy=[0.3, 0.4],
+        learning_rate=[0.1, 0.1],
+        epoch_time=[0.0, 0.0],
+    )
     huge = np.full_like(x, 3e38)
-    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
-        FloatingPointError, match=r"at epoch 3, batch 1"
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.raises(FloatingPointError, match=r"at epoch 3, batch 1"),
     ):
-        quiet_fit(mlp(6, [8], 3, rng=0), SoftmaxCrossEntropy(), SGD(0.1), huge, y, epochs=1,
-                  batch_size=8, history=history)
+        quiet_fit(
+            mlp(6, [8], 3, rng=0),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            huge,
+            y,
+            epochs=1,
+            batch_size=8,
+            history=history,
+        )
 
 
 # ---------------------------------------------------------------------- learning a real task
@@ -226,11 +287,22 @@ def test_learns_real_handwritten_digits():
         x, y, test_size=0.25, random_state=0, stratify=y
     )
     model = mlp(64, [64], 10, rng=0)
-    history = quiet_fit(model, SoftmaxCrossEntropy(), Adam(1e-3), x_train, y_train, epochs=20,
-                        batch_size=32, rng=0, validation_data=(x_test, y_test))
+    history = quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(1e-3),
+        x_train,
+        y_train,
+        epochs=20,
+        batch_size=32,
+        rng=0,
+        validation_data=(x_test, y_test),
+    )
     accuracy = np.mean(model.predict(x_test) == y_test)
     assert accuracy > 0.90
-    assert history.val_accuracy[-1] == pytest.approx(accuracy, abs=1e-12)  # evaluate agrees
+    assert history.val_accuracy[-1] == pytest.approx(
+        accuracy, abs=1e-12
+    )  # evaluate agrees
     assert history.train_loss[-1] < history.train_loss[0] / 4
 
 
@@ -242,8 +314,16 @@ def test_regression_with_mse_recovers_a_linear_map():
     x = rng.standard_normal((64, 3))
     y = x @ a + c
     model = mlp(3, [], 2, rng=1, dtype=np.float64)
-    history = quiet_fit(model, MeanSquaredError(), SGD(0.1, momentum=0.5), x, y, epochs=200,
-                        batch_size=16, rng=2)
+    history = quiet_fit(
+        model,
+        MeanSquaredError(),
+        SGD(0.1, momentum=0.5),
+        x,
+        y,
+        epochs=200,
+        batch_size=16,
+        rng=2,
+    )
     assert history.train_accuracy == []  # no accuracy for regression
     assert history.train_loss[-1] < 1e-8
     np.testing.assert_allclose(model.layers[0].params["W"], a, atol=1e-4)
@@ -262,7 +342,9 @@ def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
     logits = model.forward(x.astype(np.float64))
     assert loss == pytest.approx(SoftmaxCrossEntropy().forward(logits, y), rel=1e-12)
     assert acc == np.mean(logits.argmax(axis=1) == y)
-    reg_loss, reg_acc = evaluate(model, MeanSquaredError(), x, np.zeros((48, 3)), batch_size=20)
+    reg_loss, reg_acc = evaluate(
+        model, MeanSquaredError(), x, np.zeros((48, 3)), batch_size=20
+    )
     assert reg_acc is None
     assert reg_loss == pytest.approx(np.mean(logits**2), rel=1e-12)
 
@@ -270,8 +352,12 @@ def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
 def test_evaluate_on_an_empty_set_is_a_clear_error():
     """An empty evaluation set has no mean loss: a ValueError saying so, not ZeroDivisionError."""
     with pytest.raises(ValueError, match="empty"):
-        evaluate(mlp(2, [], 2), SoftmaxCrossEntropy(), np.zeros((0, 2), np.float32),
-                 np.zeros(0, np.int64))
+        evaluate(
+            mlp(2, [], 2),
+            SoftmaxCrossEntropy(),
+            np.zeros((0, 2), np.float32),
+            np.zeros(0, np.int64),
+        )
 
 
 # ---------------------------------------------------------------------- bad input
@@ -281,16 +367,33 @@ def test_evaluate_on_an_empty_set_is_a_clear_error():
 def test_fit_rejects_batch_size_below_one(batch_size, toy_data):
     """fit refuses batch_size < 1 with a message naming it."""
     x, y = toy_data
-    with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=1,
-                  batch_size=batch_size)
+    with pytest.raises(
+        ValueError, match=rf"batch_size must be an integer >= 1, got {batch_size}"
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=batch_size,
+        )
 
 
 def test_fit_rejects_zero_epochs(toy_data):
     """fit refuses epochs < 1 with a message naming it."""
     x, y = toy_data
     with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=0, batch_size=8)
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=0,
+            batch_size=8,
+        )
 
 
 @pytest.mark.parametrize("where", ["training", "validation"])
@@ -304,17 +407,37 @@ def test_fit_rejects_nan_inputs_before_training(where, toy_data):
     train, val = (bad, (x, y)) if where == "training" else (x, (bad, y))
     name = "training data" if where == "training" else "validation_data"
     with pytest.raises(ValueError, match=f"{name}: x contains NaN or inf"):
-        quiet_fit(model, SoftmaxCrossEntropy(), SGD(0.1), train, y, epochs=1, batch_size=8,
-                  validation_data=val)
-    assert all(np.array_equal(p.value, b) for p, b in zip(model.parameters(), before, strict=True))
+        quiet_fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            train,
+            y,
+            epochs=1,
+            batch_size=8,
+            validation_data=val,
+        )
+    assert all(
+        np.array_equal(p.value, b)
+        for p, b in zip(model.parameters(), before, strict=True)
+    )
 
 
 def test_fit_rejects_float_labels_for_classification(toy_data):
     """Float labels for a classification loss are refused up front."""
     x, y = toy_data
-    with pytest.raises(TypeError, match="training data: y must hold integer class labels"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y.astype(float), epochs=1,
-                  batch_size=8)
+    with pytest.raises(
+        TypeError, match="training data: y must hold integer class labels"
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y.astype(float),
+            epochs=1,
+            batch_size=8,
+        )
 
 
 def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
@@ -323,19 +446,45 @@ def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
     y = y.copy()
     y[0] = 3
     with pytest.raises(ValueError, match=r"must be in \[0, 3\), got label 3"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y, epochs=1, batch_size=8,
-                  shuffle=False)
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            shuffle=False,
+        )
 
 
 def test_fit_rejects_mismatched_lengths_and_integer_inputs(toy_data):
     """x and y of different lengths, and integer (non-uint8) x, are refused."""
     x, y = toy_data
-    with pytest.raises(ValueError, match="training data: x has 48 samples but y has 47"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x, y[:-1], epochs=1,
-                  batch_size=8)
-    with pytest.raises(TypeError, match="x must be float or uint8 images, got dtype int64"):
-        quiet_fit(mlp(6, [3], 3), SoftmaxCrossEntropy(), SGD(0.1), x.astype(np.int64), y,
-                  epochs=1, batch_size=8)
+    with pytest.raises(
+        ValueError, match="training data: x has 48 samples but y has 47"
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y[:-1],
+            epochs=1,
+            batch_size=8,
+        )
+    with pytest.raises(
+        TypeError, match="x must be float or uint8 images, got dtype int64"
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x.astype(np.int64),
+            y,
+            epochs=1,
+            batch_size=8,
+        )
 
 
 # ---------------------------------------------------------------------- History
@@ -345,9 +494,20 @@ def test_history_continues_epoch_numbering(toy_data):
     """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4 and 5."""
     x, y = toy_data
     model, opt = mlp(6, [4], 3, rng=0), Adam(0.01)
-    history = quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=3, batch_size=16, rng=0)
-    same = quiet_fit(model, SoftmaxCrossEntropy(), opt, x, y, epochs=2, batch_size=16, rng=1,
-                     history=history)
+    history = quiet_fit(
+        model, SoftmaxCrossEntropy(), opt, x, y, epochs=3, batch_size=16, rng=0
+    )
+    same = quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        opt,
+        x,
+        y,
+        epochs=2,
+        batch_size=16,
+        rng=1,
+        history=history,
+    )
     assert same is history
     assert history.epoch == [1, 2, 3, 4, 5]
     assert len(history.train_loss) == len(history.train_accuracy) == len(history) == 5
@@ -356,19 +516,33 @@ def test_history_continues_epoch_numbering(toy_data):
 def test_history_json_round_trip(tmp_path, toy_data):
     """to_json writes the file and returns the text; from_json restores an equal History."""
     x, y = toy_data
-    history = quiet_fit(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), Adam(0.01), x, y, epochs=3,
-                        batch_size=16, rng=0, validation_data=(x, y))
+    history = quiet_fit(
+        mlp(6, [4], 3, rng=0),
+        SoftmaxCrossEntropy(),
+        Adam(0.01),
+        x,
+        y,
+        epochs=3,
+        batch_size=16,
+        rng=0,
+        validation_data=(x, y),
+    )
     text = history.to_json(tmp_path / "history.json")
     assert (tmp_path / "history.json").read_text() == text
     restored = History.from_json(text)
-    assert restored == history  # dataclass equality: every field, floats exactly (JSON repr)
+    assert (
+        restored == history
+    )  # dataclass equality: every field, floats exactly (JSON repr)
     assert restored.metrics() == history.metrics()
 
 
 def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
     """best_epoch minimises losses, maximises accuracies, and refuses empty entries."""
-    history = History(epoch=[1, 2, 3, 4], val_loss=[0.9, 0.5, 0.7, 0.6],
-                      val_accuracy=[0.5, 0.7, 0.8, 0.6])
+    history = History(
+        epoch=[1, 2, 3, 4],
+        val_loss=[0.9, 0.5, 0.7, 0.6],
+        val_accuracy=[0.5, 0.7, 0.8, 0.6],
+    )
     assert history.best_epoch() == 2  # default monitor: val_loss, lower is better
     assert history.best_epoch("val_accuracy") == 3  # accuracy: higher is better
     with pytest.raises(ValueError, match="history has no 'train_loss' values"):

@@ -26,10 +26,16 @@ def digits():
 
 
 def test_grid_configs_is_the_cartesian_product() -> None:
-    configs = grid_configs({"lr": [1e-3, 1e-2], "optimizer": ["sgd", "adam"], "dropout": [0.0]})
+    configs = grid_configs(
+        {"lr": [1e-3, 1e-2], "optimizer": ["sgd", "adam"], "dropout": [0.0]}
+    )
     assert len(configs) == 4
     assert {(c["lr"], c["optimizer"]) for c in configs} == {
-        (1e-3, "sgd"), (1e-3, "adam"), (1e-2, "sgd"), (1e-2, "adam")}
+        (1e-3, "sgd"),
+        (1e-3, "adam"),
+        (1e-2, "sgd"),
+        (1e-2, "adam"),
+    }
     with pytest.raises(ValueError, match="non-empty list"):
         grid_configs({"lr": []})
     with pytest.raises(ValueError, match="non-empty list"):
@@ -42,7 +48,9 @@ def test_random_configs_are_seeded_and_in_range() -> None:
     assert first == again
     lrs = np.array([c["lr"] for c in first])
     assert lrs.min() >= 1e-4 and lrs.max() <= 1e-1
-    assert np.median(np.log10(lrs)) == pytest.approx(-2.5, abs=0.5)  # uniform in log space
+    assert np.median(np.log10(lrs)) == pytest.approx(
+        -2.5, abs=0.5
+    )  # uniform in log space
     assert {c["batch_size"] for c in first} == {32, 64}
     with pytest.raises(ValueError, match="0 < low < high"):
         LogUniform(1e-2, 1e-3)
@@ -60,7 +68,9 @@ def test_unknown_settings_are_rejected_before_training(digits) -> None:
 
 def test_trial_scores_best_validation_epoch(digits) -> None:
     train, val = digits
-    trial = run_trial({"lr": 3e-3, "hidden": (32,), "batch_size": 32}, train, val, epochs=6, seed=0)
+    trial = run_trial(
+        {"lr": 3e-3, "hidden": (32,), "batch_size": 32}, train, val, epochs=6, seed=0
+    )
     history = trial.history
     assert trial.val_accuracy == max(history["val_accuracy"])
     assert trial.best_epoch == history["epoch"][int(np.argmax(history["val_accuracy"]))]
@@ -75,7 +85,8 @@ def test_search_sorted_and_parallel_runs_match_serial(digits) -> None:
     scores = [t.val_accuracy for t in serial.trials]
     assert scores == sorted(scores, reverse=True)
     assert [(t.params, t.val_accuracy) for t in serial.trials] == [
-        (t.params, t.val_accuracy) for t in parallel.trials]
+        (t.params, t.val_accuracy) for t in parallel.trials
+    ]
     # Adam at a sensible rate beats plain SGD at a tiny one after two epochs.
     assert serial.best.params["optimizer"] == "adam"
     table = serial.table().splitlines()
@@ -84,17 +95,26 @@ def test_search_sorted_and_parallel_runs_match_serial(digits) -> None:
 
 def test_random_search_runs_n_trials(digits) -> None:
     train, val = digits
-    results = random_search({"lr": LogUniform(1e-3, 1e-2), "hidden": [(8,), (16,)]}, train, val,
-                            n_trials=3, epochs=1)
+    results = random_search(
+        {"lr": LogUniform(1e-3, 1e-2), "hidden": [(8,), (16,)]},
+        train,
+        val,
+        n_trials=3,
+        epochs=1,
+    )
     assert len(results.trials) == 3
     assert '"val_accuracy"' in results.to_json()
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point of the test
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning"
+)  # the point of the test
 def test_a_diverging_trial_is_recorded_not_fatal(digits) -> None:
     """SGD with an absurd learning rate makes the loss NaN; the search keeps the other trials."""
     train, val = digits
-    results = grid_search({"optimizer": ["sgd"], "lr": [1e-2, 1e30]}, train, val, epochs=1)
+    results = grid_search(
+        {"optimizer": ["sgd"], "lr": [1e-2, 1e30]}, train, val, epochs=1
+    )
     diverged = [t for t in results.trials if t.diverged]
     assert len(diverged) == 1 and diverged[0].params["lr"] == 1e30
     assert results.best.params["lr"] == 1e-2 and not results.best.diverged
@@ -122,8 +142,14 @@ def test_diverged_trials_are_strict_json_and_sorted_last() -> None:
 
     from nnlib.tuning import TuningResults
 
-    results = TuningResults([_trial(1e30, 0.0, math.inf, diverged=True), _trial(1e-3, 0.9, 0.3),
-                             _trial(1e-4, 0.0, 2.3), _trial(1e-2, 0.8, float("nan"))])
+    results = TuningResults(
+        [
+            _trial(1e30, 0.0, math.inf, diverged=True),
+            _trial(1e-3, 0.9, 0.3),
+            _trial(1e-4, 0.0, 2.3),
+            _trial(1e-2, 0.8, float("nan")),
+        ]
+    )
     assert [t.params["lr"] for t in results.trials] == [1e-3, 1e-2, 1e-4, 1e30]
     trials = _strict_json(results.to_json())
     assert [t["params"]["lr"] for t in trials] == [1e-3, 1e-2, 1e-4, 1e30]
@@ -137,9 +163,14 @@ def test_save_writes_results_and_figure_atomically(tmp_path, monkeypatch) -> Non
     from nnlib import plots
     from nnlib.tuning import TuningResults
 
-    results = TuningResults([_trial(1e-3, 0.9, 0.3), _trial(1e30, 0.0, math.inf, diverged=True)])
+    results = TuningResults(
+        [_trial(1e-3, 0.9, 0.3), _trial(1e30, 0.0, math.inf, diverged=True)]
+    )
     paths = results.save(tmp_path / "tune")
-    assert paths == {"json": tmp_path / "tune" / "results.json", "figure": tmp_path / "tune" / "tuning.png"}
+    assert paths == {
+        "json": tmp_path / "tune" / "results.json",
+        "figure": tmp_path / "tune" / "tuning.png",
+    }
     assert len(_strict_json(paths["json"].read_text())) == 2
     assert paths["figure"].read_bytes().startswith(b"\x89PNG")
     before = paths["figure"].read_bytes()
@@ -151,4 +182,7 @@ def test_save_writes_results_and_figure_atomically(tmp_path, monkeypatch) -> Non
     with pytest.raises(RuntimeError, match="drawing failed"):
         results.save(tmp_path / "tune")
     assert paths["figure"].read_bytes() == before  # the previous figure is intact
-    assert sorted(p.name for p in (tmp_path / "tune").iterdir()) == ["results.json", "tuning.png"]
+    assert sorted(p.name for p in (tmp_path / "tune").iterdir()) == [
+        "results.json",
+        "tuning.png",
+    ]

@@ -33,7 +33,9 @@ def test_positive_int_accepts_integers_from_one_up(value):
 @pytest.mark.parametrize("value", [0, -3])
 def test_positive_int_rejects_values_below_one(value):
     """Zero and negatives are a ValueError naming the argument and the value."""
-    with pytest.raises(ValueError, match=rf"batch_size must be an integer >= 1, got {value}"):
+    with pytest.raises(
+        ValueError, match=rf"batch_size must be an integer >= 1, got {value}"
+    ):
         check_positive_int(value, "batch_size")
 
 
@@ -41,7 +43,8 @@ def test_positive_int_rejects_values_below_one(value):
 def test_positive_int_rejects_non_integers(value):
     """A bool, a float (even 2.0), a string or None is a TypeError naming the argument and type."""
     with pytest.raises(
-        TypeError, match=rf"epochs must be an integer >= 1, got .* of type {type(value).__name__}"
+        TypeError,
+        match=rf"epochs must be an integer >= 1, got .* of type {type(value).__name__}",
     ):
         check_positive_int(value, "epochs")
 
@@ -67,7 +70,9 @@ def test_number_accepts_values_inside_the_interval_and_returns_float():
 )
 def test_number_rejects_values_outside_the_interval(value, kwargs, interval):
     """Out-of-range values (including an excluded end point) name the interval in the message."""
-    with pytest.raises(ValueError, match=rf"lr must be a finite number in {interval}, got {value}"):
+    with pytest.raises(
+        ValueError, match=rf"lr must be a finite number in {interval}, got {value}"
+    ):
         check_number(value, "lr", **kwargs)
 
 
@@ -121,7 +126,9 @@ def test_float_array_reports_the_first_non_finite_entry(bad):
     x = np.zeros((3, 4))
     x[1, 2] = bad
     x[2, 3] = bad
-    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"x contains NaN or inf \(first at index \(1, 2\)"
+    ):
         check_float_array(x, "x")
 
 
@@ -137,7 +144,9 @@ def test_labels_accepts_integer_labels_in_range():
 @pytest.mark.parametrize("y", [np.array([0.0, 1.0]), np.array([True, False])])
 def test_labels_rejects_float_and_bool_labels(y):
     """Float labels (even whole numbers) and booleans are a TypeError suggesting the cast."""
-    with pytest.raises(TypeError, match=r"y must hold integer class labels, got dtype .*astype"):
+    with pytest.raises(
+        TypeError, match=r"y must hold integer class labels, got dtype .*astype"
+    ):
         check_labels(y, "y")
 
 
@@ -169,7 +178,9 @@ def test_model_input_scales_uint8_images_to_unit_interval_in_the_requested_dtype
     """uint8 (N, 2, 2) images become (N, 4) float32 in [0, 1]: 0 -> 0, 255 -> 1, 51 -> 0.2."""
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
     out = as_model_input(images, np.dtype(np.float32))
-    assert out.dtype == np.float32  # computed in float32: no float64 intermediate leaks out
+    assert (
+        out.dtype == np.float32
+    )  # computed in float32: no float64 intermediate leaks out
     assert out.shape == (1, 4)
     # 51/255 = 0.2 exactly in real numbers; float32 rounding allows ~1e-7 relative error.
     np.testing.assert_allclose(out, [[0.0, 1.0, 0.2, 0.4]], rtol=1e-6)
@@ -189,6 +200,7 @@ def test_model_input_casts_floats_without_copying_when_the_dtype_matches():
 def test_model_input_rejects_other_integer_types():
     """int64 arrays are neither images nor features: a TypeError, not a silent cast."""
     with pytest.raises(
-        TypeError, match="x must be a floating-point array or uint8 images, got dtype int64"
+        TypeError,
+        match="x must be a floating-point array or uint8 images, got dtype int64",
     ):
         as_model_input(np.zeros((2, 3), dtype=np.int64), np.dtype(np.float32))

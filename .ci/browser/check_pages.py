@@ -51,7 +51,10 @@ CDN_PREFIXES = {
 }
 # cdnjs library -> (npm package, {file on cdnjs: file in the npm package})
 CDNJS = {
-    "require.js": ("requirejs", {"require.min.js": "require.js", "require.js": "require.js"}),
+    "require.js": (
+        "requirejs",
+        {"require.min.js": "require.js", "require.js": "require.js"},
+    ),
 }
 SCRIPT_OR_LINK = re.compile(r"<(?:script|link)\b[^>]*>", re.I)
 INTEGRITY = re.compile(r"\s+integrity=(\"[^\"]*\"|'[^']*')", re.I)
@@ -81,7 +84,9 @@ KNOWN_UPSTREAM = [
         "pydata-sphinx-theme on a fresh browser profile (no saved light/dark mode)",
     ),
 ]
-META_REFRESH = re.compile(r"<meta[^>]+http-equiv=[\"']refresh[\"'][^>]+url=([^\"'>]+)", re.I)
+META_REFRESH = re.compile(
+    r"<meta[^>]+http-equiv=[\"']refresh[\"'][^>]+url=([^\"'>]+)", re.I
+)
 
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("text/javascript", ".mjs")
@@ -135,15 +140,22 @@ def resolve_cdn(path: str) -> tuple[Path | None, str]:
     pkg_dir = NODE_MODULES / name
     pkg_json = pkg_dir / "package.json"
     if not pkg_json.is_file():
-        return None, f"npm package {name} is not installed: add it to .ci/browser/package.json"
+        return (
+            None,
+            f"npm package {name} is not installed: add it to .ci/browser/package.json",
+        )
     meta = json.loads(pkg_json.read_text())
     if not version_ok(meta.get("version", ""), wanted):
         return None, (
             f"page wants {name}@{wanted} but {meta.get('version')} is installed: "
             "update .ci/browser/package.json"
         )
-    if not tail:  # bare package URL: jsDelivr/unpkg serve the package's browser entry point
-        tail = [meta.get("jsdelivr") or meta.get("unpkg") or meta.get("main") or "index.js"]
+    if (
+        not tail
+    ):  # bare package URL: jsDelivr/unpkg serve the package's browser entry point
+        tail = [
+            meta.get("jsdelivr") or meta.get("unpkg") or meta.get("main") or "index.js"
+        ]
     target = (pkg_dir / "/".join(tail)).resolve()
     if not target.is_relative_to(pkg_dir.resolve()) or not target.is_file():
         return None, f"{'/'.join(tail)} not found in npm package {name}"
@@ -163,15 +175,23 @@ def find_node_modules(install: bool) -> Path | None:
         )
         return HERE / "node_modules"
     lock = HERE / "package-lock.json"
-    key = hashlib.sha256(lock.read_bytes() + (HERE / "package.json").read_bytes()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "book-browser-check"
+    key = hashlib.sha256(
+        lock.read_bytes() + (HERE / "package.json").read_bytes()
+    ).hexdigest()[:16]
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        / "book-browser-check"
+    )
     target = cache / key
     if (target / "node_modules" / ".complete").is_file():
         return target / "node_modules"
     npm = shutil.which("npm")
     if not install or not npm:
         return None
-    print(f"installing .ci/browser/package-lock.json into {target} (npm ci)...", file=sys.stderr)
+    print(
+        f"installing .ci/browser/package-lock.json into {target} (npm ci)...",
+        file=sys.stderr,
+    )
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     shutil.copy2(lock, target)
@@ -211,7 +231,9 @@ def make_handler(build_dir: Path, notes: list[str]):
                     notes.append(f"{path}: {err}")
                     self.send_error(404, err)
                     return
-                ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                ctype = (
+                    mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                )
                 self._send(target.read_bytes(), ctype, head)
                 return
             local = Path(self.translate_path(path))
@@ -219,7 +241,9 @@ def make_handler(build_dir: Path, notes: list[str]):
                 local = local / "index.html"
             if local.suffix == ".html" and local.is_file():
                 text = local.read_text(encoding="utf-8", errors="replace")
-                self._send(rewrite_html(text).encode("utf-8"), "text/html; charset=utf-8", head)
+                self._send(
+                    rewrite_html(text).encode("utf-8"), "text/html; charset=utf-8", head
+                )
                 return
             super().do_HEAD() if head else super().do_GET()
 
@@ -252,7 +276,9 @@ def toc_pages(toc: Path) -> list[str]:
 
         walk(yaml.safe_load(text))
     except ImportError:
-        docs = re.findall(r"^\s*(?:-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M)
+        docs = re.findall(
+            r"^\s*(?:-\s*)?(?:root|file):\s*['\"]?([^'\"\s#]+)", text, re.M
+        )
     out: list[str] = []
     for d in docs:
         d = re.sub(r"\.(md|ipynb|rst|myst)$", "", d.strip("/")) + ".html"
@@ -279,7 +305,9 @@ def static_ids(file: Path) -> frozenset[str]:
     return frozenset(p.ids)
 
 
-def triage(items: list[str], label: str, into: list[str], known: dict[str, int]) -> None:
+def triage(
+    items: list[str], label: str, into: list[str], known: dict[str, int]
+) -> None:
     """Append each distinct item to `into`, or count it in `known` if KNOWN_UPSTREAM explains it."""
     for item in dict.fromkeys(items):
         why = next((w for pat, w in KNOWN_UPSTREAM if re.search(pat, item)), None)
@@ -289,7 +317,9 @@ def triage(items: list[str], label: str, into: list[str], known: dict[str, int])
             into.append(f"{label}: {item}")
 
 
-def check_links(res: dict, build_dir: Path, base: str, dom_ids: dict[Path, set[str]]) -> list[str]:
+def check_links(
+    res: dict, build_dir: Path, base: str, dom_ids: dict[Path, set[str]]
+) -> list[str]:
     broken: list[str] = []
     seen: set[str] = set()
     for link in res.get("links", []):
@@ -309,7 +339,9 @@ def check_links(res: dict, build_dir: Path, base: str, dom_ids: dict[Path, set[s
         if frag and target.suffix == ".html":
             ids = static_ids(target) | dom_ids.get(target.resolve(), set())
             if frag not in ids:
-                broken.append(f"{link['raw']!r} ({link['text']!r}): no id #{frag} in {path}")
+                broken.append(
+                    f"{link['raw']!r} ({link['text']!r}): no id #{frag} in {path}"
+                )
     for ref in res.get("unresolvedRefs", []):
         broken.append(f"unresolved cross-reference shown as plain text: {ref!r}")
     return broken
@@ -322,12 +354,16 @@ def main() -> int:
     ap.add_argument("--build-dir", type=Path, default=REPO / "_build" / "html")
     ap.add_argument("--out", type=Path, default=REPO / "_build" / "screenshots")
     ap.add_argument("--toc", type=Path, default=REPO / "_toc.yml")
-    ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument(
+        "--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    )
     ap.add_argument("--timeout", type=float, default=60, help="seconds per page step")
     ap.add_argument("--no-install", action="store_true", help="never run npm ci")
     ap.add_argument("--json", type=Path, help="also write the full measurements here")
     ap.add_argument(
-        "pages", nargs="*", help="only these build-relative pages (default: index + _toc.yml)"
+        "pages",
+        nargs="*",
+        help="only these build-relative pages (default: index + _toc.yml)",
     )
     args = ap.parse_args()
 
@@ -366,12 +402,16 @@ def main() -> int:
         if not file.is_file():
             problems.setdefault(page, []).append("listed in _toc.yml but not built")
             continue
-        m = META_REFRESH.search(file.read_text(encoding="utf-8", errors="replace")[:2000])
+        m = META_REFRESH.search(
+            file.read_text(encoding="utf-8", errors="replace")[:2000]
+        )
         if m:  # jupyter-book's index.html is a bare redirect to the root page
             dest = (file.parent / m.group(1).strip()).resolve()
             redirects[page] = os.path.relpath(dest, build_dir)
             if not dest.is_file():
-                problems.setdefault(page, []).append(f"redirects to missing {redirects[page]}")
+                problems.setdefault(page, []).append(
+                    f"redirects to missing {redirects[page]}"
+                )
             continue
         browser_pages.append(page)
 
@@ -399,13 +439,18 @@ def main() -> int:
                 env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
             )
             if proc.returncode != 0 or not Path(cfg["resultFile"]).is_file():
-                print(f"error: browser driver failed (exit {proc.returncode})", file=sys.stderr)
+                print(
+                    f"error: browser driver failed (exit {proc.returncode})",
+                    file=sys.stderr,
+                )
                 return 2
             results = json.loads(Path(cfg["resultFile"]).read_text())
     finally:
         server.shutdown()
 
-    dom_ids = {(build_dir / r["path"]).resolve(): set(r.get("ids", [])) for r in results}
+    dom_ids = {
+        (build_dir / r["path"]).resolve(): set(r.get("ids", [])) for r in results
+    }
     rows = []
     for r in results:
         page = r["path"]
@@ -423,7 +468,10 @@ def main() -> int:
         failed = list({f.rsplit(" (", 1)[0]: f for f in r["failedRequests"]}.values())
         triage(failed, "failed local request", bad, known)
         triage(
-            r["offlineRequests"], "request left the machine (offline setup incomplete)", bad, known
+            r["offlineRequests"],
+            "request left the machine (offline setup incomplete)",
+            bad,
+            known,
         )
         bad += [f"MathJax error: {e}" for e in dict.fromkeys(r.get("mathErrors", []))]
         bad += [f"math not typeset: {e!r}" for e in r.get("mathUnrendered", [])]
@@ -463,8 +511,15 @@ def main() -> int:
                 f"{r.get('solutionsFolded', 0)}/{r.get('solutions', 0)}",
                 f"{r.get('widgetsRendered', 0)}/{r.get('widgetViews', 0)}",
                 str(len(r.get("launch", []))),
-                str(sum(w.startswith(("console error", "page JS error")) for w in warn)),
-                str(sum(b.startswith(("failed local request", "request left")) for b in bad)),
+                str(
+                    sum(w.startswith(("console error", "page JS error")) for w in warn)
+                ),
+                str(
+                    sum(
+                        b.startswith(("failed local request", "request left"))
+                        for b in bad
+                    )
+                ),
                 str(len(broken)),
                 str(sum(known.values())),
                 status,
@@ -472,7 +527,12 @@ def main() -> int:
         )
     for page, dest in redirects.items():
         rows.insert(
-            0, [page, *[""] * 11, f"{'FAIL' if problems.get(page) else 'ok'} (redirect to {dest})"]
+            0,
+            [
+                page,
+                *[""] * 11,
+                f"{'FAIL' if problems.get(page) else 'ok'} (redirect to {dest})",
+            ],
         )
     for page in pages:
         if page not in redirects and page not in {r["path"] for r in results}:
@@ -495,7 +555,8 @@ def main() -> int:
     ]
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
     fmt = "  ".join(
-        f"{{:{'<' if i in (0, len(head) - 1) else '>'}{w}}}" for i, w in enumerate(widths)
+        f"{{:{'<' if i in (0, len(head) - 1) else '>'}{w}}}"
+        for i, w in enumerate(widths)
     )
     print(fmt.format(*head).rstrip())
     for row in rows:
@@ -514,8 +575,12 @@ def main() -> int:
         print(f"server: {n}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    failing = [p for p, ps in problems.items() if any(not x.startswith("(") for x in ps)]
-    print(f"\n{len(pages) - len(failing)}/{len(pages)} pages ok; screenshots in {out_dir}")
+    failing = [
+        p for p, ps in problems.items() if any(not x.startswith("(") for x in ps)
+    ]
+    print(
+        f"\n{len(pages) - len(failing)}/{len(pages)} pages ok; screenshots in {out_dir}"
+    )
     return 1 if failing else 0
 
 

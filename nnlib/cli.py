@@ -18,8 +18,10 @@ An unexpected error (a bug) is also reported in one line; set the environment va
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shlex
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ from .history import History
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optimizers import Optimizer
+from .runlock import RunDirectoryBusy, RunLock
 from .training import fit
 from .tuning import OPTIMIZER_NAMES, grid_search, make_optimizer, random_search
 
@@ -662,7 +665,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "tune": cmd_tune}
-EXPECTED_ERRORS = (FileNotFoundError, ValueError, TypeError, OSError, MemoryError)
+EXPECTED_ERRORS = (
+    FileNotFoundError,
+    ValueError,
+    TypeError,
+    OSError,
+    MemoryError,
+    RunDirectoryBusy,
+)
 
 
 def _error_line(err: Exception) -> str:
@@ -680,11 +690,33 @@ def _error_line(err: Exception) -> str:
     )
 
 
+def _run_lock(
+    args: argparse.Namespace, argv: Sequence[str]
+) -> contextlib.AbstractContextManager[Any]:
+    """The lock of ``--out`` (see ``nnlib.runlock``), held while the command runs.
+
+    Every command that writes into ``--out`` holds it, so no two processes write into
+    one directory. ``train --resume`` on a missing directory takes none: there is
+    nothing to protect, and the resume code says what is wrong.
+    """
+    out = getattr(args, "out", None)
+    if out is None or (getattr(args, "resume", False) and not Path(out).is_dir()):
+        return contextlib.nullcontext()
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+    return RunLock(out, command=f"python -m nnlib {shlex.join(argv)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 success, 1 error, 2 usage, 130 interrupted)."""
+    """Run the command line; return the exit status.
+
+    0 success, 1 error, 2 usage, 130 interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with _run_lock(args, argv):
+            return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +15,7 @@ import pytest
 matplotlib.use("Agg")
 
 from nnlib import Sequential, cli
+from nnlib.runlock import LOCK_NAME, RunLock
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
 
@@ -250,3 +252,40 @@ def test_tune_writes_results(offline_zip: str, tmp_path: Path) -> None:
     )
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results) == 2 and (tmp_path / "tuning.png").is_file()
+
+
+def test_two_processes_cannot_train_into_one_directory(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """Regression (issue 13.1): a second ``train`` on the same ``--out``, started while the
+    first was still in its first epoch, ran to the end; the run directory then held the
+    second run's config and the first run's weights. The second must be refused."""
+    out = tmp_path / "run"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "nnlib", *TRAIN, "--data", offline_zip]
+        + ["--epochs", "100", "--patience", "100", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        lock = out / LOCK_NAME
+        for _ in range(600):  # up to 60 s for the first process to start
+            if lock.is_file() and lock.read_text().endswith("\n"):
+                break
+            assert first.poll() is None, "the first run ended before taking the lock"
+            time.sleep(0.1)
+        second = run_cli(
+            *TRAIN, "--data", offline_zip, "--hidden", "16", "--out", str(out)
+        )
+        assert first.poll() is None, "the first run must still hold the directory"
+    finally:
+        first.kill()  # SIGKILL: its lock must not outlive it
+        first.wait()
+    assert second.returncode == 1
+    assert len(second.stderr.strip().splitlines()) == 1
+    assert f"{out} is in use by pid {first.pid} on " in second.stderr
+    assert "nnlib train" in second.stderr and "--epochs 100" in second.stderr
+    if (out / "config.json").exists():
+        assert json.loads((out / "config.json").read_text())["hidden"] == [32]
+    with RunLock(out):  # released when the first process was killed
+        pass

@@ -5,9 +5,15 @@ Examples::
     python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 --optimizer adam \\
         --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
     python -m nnlib train --out runs/balanced --resume     # continue after an interrupt
-    python -m nnlib evaluate --model runs/balanced/model.npz --split balanced --out runs/eval
+    python -m nnlib evaluate --model runs/balanced/model.npz --split balanced \\
+        --out runs/balanced/evaluation
     python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 --optimizer sgd momentum adam \\
         --epochs 5 --n-jobs 2 --out runs/tune
+
+No command replaces a file it did not write: ``train --out`` starts a run only in a new or
+empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes only
+into a new or empty directory; a command writing into a directory holds its lock
+(``nnlib.runlock``), so a second process on it stops with an error naming the first.
 
 Errors (bad arguments, missing data, a diverging run) end the program with a one-line reason and
 a non-zero exit status, never a traceback: 2 for a bad command line, 130 for Ctrl-C, 1 otherwise.
@@ -91,6 +97,13 @@ def _probability(text: str) -> float:
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value
+
+
+def _out_dir(text: str) -> str:
+    """``--out``: a directory name (an empty one would mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a directory, got an empty string")
+    return text
 
 
 def _architecture(text: str) -> tuple[int, ...]:
@@ -203,7 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed (>= 0) for weights, dropout and shuffling (default: 0)",
     )
     train.add_argument(
-        "--out", required=True, metavar="DIR", help="output directory, e.g. runs/NAME"
+        "--out",
+        required=True,
+        type=_out_dir,
+        metavar="DIR",
+        help="output directory, e.g. runs/NAME: a new or empty one (hidden files "
+        "aside), or the run to continue with --resume",
     )
     train.add_argument(
         "--resume",
@@ -226,7 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, metavar="FILE", help="model .npz written by train"
     )
     evaluate.add_argument(
-        "--out", metavar="DIR", help="write report.html and metrics.json here"
+        "--out",
+        type=_out_dir,
+        metavar="DIR",
+        help="write report.html and metrics.json into this new or empty directory "
+        "(hidden files aside), e.g. runs/NAME/evaluation",
     )
 
     tune = commands.add_parser(
@@ -329,6 +351,69 @@ def _train_val(
     if args.limit is not None:
         x, y = x[: args.limit], y[: args.limit]
     return data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+
+
+def _visible_files(directory: Path) -> list[str]:
+    """The names in ``directory`` that are not hidden (the lock, temporary files)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
+
+
+def _is_unstarted_run(directory: Path) -> bool:
+    """Does ``directory`` hold only train's ``config.json``, nothing else of a run?
+
+    That is what a run stopped during its first epoch leaves: no checkpoint, so
+    nothing to resume, and train may start again there.
+    """
+    path = directory / "config.json"
+    if _visible_files(directory) != ["config.json"] or not path.is_file():
+        return False
+    try:
+        config = json.loads(path.read_bytes()[:100_000])
+    except ValueError:
+        return False
+    return isinstance(config, dict) and {"hidden", "optimizer", "seed"} <= set(config)
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """No command replaces files it did not write: what ``--out`` may already hold.
+
+    ``train`` starts in a new or empty directory (or one holding only the config of
+    a run stopped in its first epoch) and continues its own run with ``--resume``;
+    ``evaluate`` writes into a new or empty directory. Hidden files (the lock, stale
+    temporary files, ``.gitignore``) don't count.
+    """
+    if args.command == "train" and not args.resume:
+        out = Path(args.out)
+        if (out / CHECKPOINT).exists():
+            raise UsageError(
+                f"{out} already holds a run: use --resume to continue it or another "
+                "--out"
+            )
+        if not _is_unstarted_run(out):
+            _refuse_files(
+                out,
+                "train starts a run only in a new or empty directory (and continues "
+                "its own with --resume)",
+            )
+    elif args.command == "evaluate" and args.out is not None:
+        out = Path(args.out)
+        _refuse_files(
+            out,
+            "evaluate writes report.html and metrics.json only into a new or empty "
+            f"directory (e.g. {out / 'evaluation'})",
+        )
+
+
+def _refuse_files(out: Path, rule: str) -> None:
+    """Raise a ``UsageError`` naming the files in ``out``, if it holds any."""
+    names = _visible_files(out)
+    if names:
+        held = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UsageError(
+            f"{out} is not empty (it holds {held}): {rule}; choose another --out"
+        )
 
 
 def _save_json(path: Path, value: Any) -> None:
@@ -716,6 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         with _run_lock(args, argv):
+            _check_out(args)
             return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

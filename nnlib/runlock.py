@@ -77,14 +77,18 @@ class RunLock:
         self.path = self.directory / LOCK_NAME
         self.command = command
         self._fd: int | None = None
+        self._created: list[Path] = []  # directories that acquire() made, leaf last
 
     def acquire(self) -> None:
         """Take the lock and write the holder's note into the lock file."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this RunLock")
-        self.directory.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._created += _make_directories(self.directory)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # a failed holder removed the empty directory
+                continue
             if not _try_lock(fd):
                 os.close(fd)
                 raise RunDirectoryBusy(
@@ -108,7 +112,11 @@ class RunLock:
         self._fd = fd
 
     def release(self) -> None:
-        """Delete the lock file, then let go of the lock (a no-op if not held)."""
+        """Delete the lock file, then let go of the lock (a no-op if not held).
+
+        Directories that ``acquire`` created and that are still empty are removed, so a
+        command that fails before writing anything leaves nothing behind.
+        """
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
@@ -119,6 +127,12 @@ class RunLock:
                 _unlock(fd)
         finally:
             os.close(fd)  # closing also releases an flock
+        for directory in reversed(self._created):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty (or gone): keep it, and its parents
+                break
+        self._created = []
 
     def __enter__(self) -> RunLock:
         self.acquire()
@@ -131,6 +145,22 @@ class RunLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _make_directories(directory: Path) -> list[Path]:
+    """``mkdir -p directory``; return the directories it created, outermost first."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    created = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:  # another process made it: not ours to remove
+            continue
+        created.append(path)
+    return created
 
 
 def _same_file(fd: int, path: Path) -> bool:

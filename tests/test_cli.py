@@ -289,3 +289,66 @@ def test_two_processes_cannot_train_into_one_directory(
         assert json.loads((out / "config.json").read_text())["hidden"] == [32]
     with RunLock(out):  # released when the first process was killed
         pass
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_empty_out_is_refused(command: str, tmp_path: Path, monkeypatch, capsys):
+    """Regression (issue 13.3): ``train --out ""`` wrote into the current directory,
+    ``evaluate --out ""`` exited 0 and wrote nothing."""
+    monkeypatch.chdir(tmp_path)
+    argv = [command, "--out", "", "--limit", "30", "--no-download", "--hidden", "8"]
+    if command == "evaluate":
+        argv = [command, "--out", " ", "--model", "m.npz", "--no-download"]
+    assert cli.main(argv) == 2
+    assert "--out: must name a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_of_another_run_or_command_are_never_replaced(
+    offline_zip: str, tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13.3): ``evaluate --out`` into the training run replaced its
+    report.html and metrics.json; ``train --out`` into a directory holding someone's
+    model.npz and report.html (but no checkpoint) overwrote them."""
+    from nnlib import mlp
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    mlp(784, [8], 47, rng=0).save(ref / "model.npz")
+    (ref / "report.html").write_text("learning curves")
+    (ref / "metrics.json").write_text("{}")
+    before = {p.name: p.read_bytes() for p in ref.iterdir()}
+    evaluate = ["evaluate", "--model", str(ref / "model.npz"), "--data", offline_zip]
+    assert cli.main([*evaluate, "--out", str(ref)]) == 2
+    err = capsys.readouterr().err
+    assert f"{ref} is not empty (it holds metrics.json, model.npz, report.html)" in err
+    assert str(ref / "evaluation") in err
+    assert cli.main([*TRAIN, "--data", offline_zip, "--out", str(ref)]) == 2
+    assert "train starts a run only in a new or empty directory" in (
+        capsys.readouterr().err
+    )
+    assert {p.name: p.read_bytes() for p in ref.iterdir()} == before
+    # Beside the run, in a directory of its own, evaluate writes its report.
+    assert cli.main([*evaluate, "--out", str(ref / "evaluation")]) == 0
+    assert (ref / "evaluation" / "report.html").is_file()
+    assert cli.main([*evaluate, "--out", str(ref / "evaluation")]) == 2  # its own too
+
+
+def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
+    offline_zip: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A run stopped before its first checkpoint leaves only config.json: "nothing to
+    resume", so the same command must be able to start it again there."""
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out, real_fit = tmp_path / "run", cli.fit
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "1", "--out", str(out)]
+    monkeypatch.setattr(cli, "fit", interrupt)
+    assert cli.main(argv) == 130
+    assert "nothing to resume" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    monkeypatch.setattr(cli, "fit", real_fit)
+    assert cli.main(argv) == 0
+    assert (out / "report.html").is_file()

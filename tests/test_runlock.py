@@ -98,3 +98,17 @@ def test_a_lock_on_a_deleted_lock_file_is_taken_again(
 def test_a_holder_that_has_not_written_its_note_is_still_named(tmp_path: Path) -> None:
     (tmp_path / LOCK_NAME).write_text("")
     assert "another process" in runlock.holder(tmp_path, wait=0.05)
+
+
+def test_directories_made_for_the_lock_are_removed_if_left_empty(tmp_path: Path):
+    """A command that fails before writing anything must not leave its --out behind;
+    a directory that existed, or that holds files, stays."""
+    with RunLock(tmp_path / "runs" / "new"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    with RunLock(tmp_path / "runs" / "new") as lock:
+        (lock.directory / "model.npz").write_bytes(b"")
+    assert [p.name for p in (tmp_path / "runs" / "new").iterdir()] == ["model.npz"]
+    with RunLock(tmp_path):
+        pass
+    assert tmp_path.is_dir()

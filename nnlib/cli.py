@@ -416,6 +416,18 @@ def _refuse_files(out: Path, rule: str) -> None:
         )
 
 
+def _check_regular_file(path: str, option: str) -> None:
+    """Refuse a path that is not a regular file before opening it.
+
+    Opening a named pipe waits for a writer, forever; a directory or a device is no
+    model either.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{option} {path}: no such file")
+    if not os.path.isfile(path):
+        raise ValueError(f"{option} {path} is not a regular file")
+
+
 def _save_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, default=str))
 
@@ -679,6 +691,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    _check_regular_file(args.model, "--model")
     model = Sequential.load(args.model)
     dataset = _load(args, train=False, test=True)
     n_outputs = model.output_shape((28 * 28,))[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,12 +27,14 @@ def show_tracebacks(monkeypatch):
     monkeypatch.setenv(TRACEBACK_ENV, "1")
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "nnlib", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env=env,
     )
 
@@ -352,3 +355,16 @@ def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
     monkeypatch.setattr(cli, "fit", real_fit)
     assert cli.main(argv) == 0
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_evaluate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> None:
+    """Regression (issue 13.8): ``evaluate --model FIFO`` waited forever for a writer."""
+    os.mkfifo(tmp_path / "model.npz")
+    result = run_cli(
+        "evaluate", "--model", str(tmp_path / "model.npz"), "--no-download", timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: --model {tmp_path / 'model.npz'} is not a regular file"
+    )

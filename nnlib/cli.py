@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import data, metrics, report
-from ._files import atomic_write, atomic_write_text
+from ._files import atomic_write, atomic_write_text, remove_stale_temporaries
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .dropout import Dropout
 from .history import History
@@ -376,14 +376,22 @@ def _is_unstarted_run(directory: Path) -> bool:
     return isinstance(config, dict) and {"hidden", "optimizer", "seed"} <= set(config)
 
 
-def _check_out(args: argparse.Namespace) -> None:
-    """No command replaces files it did not write: what ``--out`` may already hold.
+def _prepare_out(args: argparse.Namespace) -> None:
+    """Tidy ``--out`` and check what it holds: no command replaces files it did not write.
 
+    Temporary files left by a save that was killed are removed (see ``nnlib._files``).
     ``train`` starts in a new or empty directory (or one holding only the config of
     a run stopped in its first epoch) and continues its own run with ``--resume``;
-    ``evaluate`` writes into a new or empty directory. Hidden files (the lock, stale
-    temporary files, ``.gitignore``) don't count.
+    ``evaluate`` writes into a new or empty directory. Hidden files (the lock,
+    ``.gitignore``) don't count.
     """
+    if getattr(args, "out", None) is not None and Path(args.out).is_dir():
+        removed = remove_stale_temporaries(args.out)
+        if removed:
+            print(
+                f"Removed {len(removed)} temporary file(s) left in {args.out} by a "
+                "save that was interrupted"
+            )
     if args.command == "train" and not args.resume:
         out = Path(args.out)
         if (out / CHECKPOINT).exists():
@@ -814,7 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         with _run_lock(args, argv):
-            _check_out(args)
+            _prepare_out(args)
             return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -15,7 +15,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from nnlib import Sequential, cli
+from nnlib import Sequential, _files, cli
 from nnlib.runlock import LOCK_NAME, RunLock
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
@@ -368,3 +368,25 @@ def test_evaluate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> Non
     assert result.stderr.strip() == (
         f"error: --model {tmp_path / 'model.npz'} is not a regular file"
     )
+
+
+def test_a_command_starts_by_removing_stale_temporary_files(
+    tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13.11): temporary files of a save killed by SIGKILL stayed in
+    the run directory for ever. Every command writing into --out removes stale ones
+    when it starts, even one that then fails (here: nothing to resume)."""
+    from nnlib._files import STALE_AFTER
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # its pid now names no process
+    gone = tmp_path / f".best.npz.{process.pid}-{_files._host_tag()}.abcd1234.tmp"
+    old = tmp_path / ".checkpoint.npz.x1y2z3w4.tmp"  # an older nnlib's name
+    live = tmp_path / f".history.json.{os.getpid()}-{_files._host_tag()}.abcd1234.tmp"
+    for path in (gone, old, live):
+        path.write_bytes(bytes(1000))
+    long_ago = time.time() - STALE_AFTER - 1
+    os.utime(old, (long_ago, long_ago))
+    assert cli.main(["train", "--out", str(tmp_path), "--resume"]) == 2
+    assert f"Removed 2 temporary file(s) left in {tmp_path}" in capsys.readouterr().out
+    assert sorted(tmp_path.iterdir()) == [live]

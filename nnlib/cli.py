@@ -106,6 +106,14 @@ def _out_dir(text: str) -> str:
     return text
 
 
+def _open_fraction(text: str) -> float:
+    """A share strictly between 0 and 1, such as ``--val-fraction``."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
 def _architecture(text: str) -> tuple[int, ...]:
     """``"512,256"`` → (512, 256) for ``tune --hidden``."""
     try:
@@ -205,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--val-fraction",
-        type=_probability,
+        type=_open_fraction,
         default=0.1,
         help="stratified share of training data held out for validation (default: 0.1)",
     )
@@ -350,7 +358,21 @@ def _train_val(
     x, y = dataset.x_train, dataset.y_train
     if args.limit is not None:
         x, y = x[: args.limit], y[: args.limit]
-    return data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    parts = data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    # Each class gives round(val_fraction * its size) images to validation: with few
+    # images per class, one part can be empty. Say which option to change.
+    for part, images, change in (
+        ("training", parts[1], "lower"),
+        ("validation", parts[3], "raise"),
+    ):
+        if len(images) == 0:
+            more = "raise --limit or " if args.limit is not None else ""
+            raise UsageError(
+                f"the {part} split is empty ({len(y):,} images in "
+                f"{len(np.unique(y))} classes, --val-fraction {args.val_fraction} of "
+                f"each class, rounded, for validation): {more}{change} --val-fraction"
+            )
+    return parts
 
 
 def _visible_files(directory: Path) -> list[str]:

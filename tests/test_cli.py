@@ -73,6 +73,10 @@ def test_help_documents_every_option() -> None:
             "--batch-size: must be an integer >= 1",
         ),
         (["train", "--out", "x", "--dropout", "1.5"], "--dropout: must be in [0, 1)"),
+        (
+            ["train", "--out", "x", "--val-fraction", "0"],
+            "--val-fraction: must be in (0, 1)",
+        ),
         (["train", "--out", "x", "--split", "nope"], "invalid choice: 'nope'"),
         (["train"], "the following arguments are required: --out"),
         ([], "the following arguments are required"),
@@ -390,3 +394,24 @@ def test_a_command_starts_by_removing_stale_temporary_files(
     assert cli.main(["train", "--out", str(tmp_path), "--resume"]) == 2
     assert f"Removed 2 temporary file(s) left in {tmp_path}" in capsys.readouterr().out
     assert sorted(tmp_path.iterdir()) == [live]
+
+
+@pytest.mark.parametrize(
+    "options, advice",
+    [
+        (["--limit", "47"], "the validation split is empty"),
+        (["--limit", "47", "--val-fraction", "0.9"], "the training split is empty"),
+    ],
+)
+def test_too_few_images_for_both_parts_says_which_option_to_change(
+    options: list[str], advice: str, offline_zip: str, tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13): ``train --limit 47`` failed with "validation_data: x is
+    empty"; say which option to change. (Too few images per class make a part empty:
+    each class gives round(val_fraction * its size) images to validation.)"""
+    argv = ["train", "--data", offline_zip, "--out", str(tmp_path / "run"), *options]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    change = "raise" if "validation" in advice else "lower"
+    assert advice in err and f"raise --limit or {change} --val-fraction" in err
+    assert not (tmp_path / "run").exists()

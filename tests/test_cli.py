@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -415,3 +416,45 @@ def test_too_few_images_for_both_parts_says_which_option_to_change(
     change = "raise" if "validation" in advice else "lower"
     assert advice in err and f"raise --limit or {change} --val-fraction" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_train_and_evaluate_print_the_same_summary_without_absolute_paths(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """Issue 11: both commands end with one block: test accuracy with its 95% Wilson
+    interval, macro-F1, the number of test images, and where the report is, relative
+    to the current directory. Given relative paths, nothing absolute is printed."""
+    from scipy.stats import binomtest
+
+    def run_here(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "nnlib", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    data_path = os.path.relpath(offline_zip, tmp_path)
+    train = run_here(*TRAIN, "--data", data_path, "--epochs", "1", "--out", "run")
+    evaluate = run_here(
+        "evaluate", "--model", "run/model.npz", "--data", data_path, "--out", "ev"
+    )
+    blocks = [out.splitlines()[-4:] for out in (train, evaluate)]
+    assert blocks[0][:3] == blocks[1][:3]
+    assert blocks[0][3] == f"Report         {Path('run', 'report.html')}"
+    assert blocks[1][3] == f"Report         {Path('ev', 'report.html')}"
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    n, accuracy = saved["n_test"], saved["accuracy"]
+    interval = binomtest(round(accuracy * n), n).proportion_ci(method="wilson")
+    assert blocks[0][:3] == [
+        f"Test accuracy  {accuracy:.4f}  (95% interval {interval.low:.4f} to "
+        f"{interval.high:.4f}, Wilson score)",
+        f"Macro-F1       {saved['macro']['f1-score']:.4f}",
+        f"Test images    {n:,}",
+    ]
+    for out in (train, evaluate):
+        assert str(tmp_path) not in out
+        assert not re.search(r"(^|[\s'\"(,])(/|[A-Za-z]:\\)\w", out, re.MULTILINE)

@@ -47,6 +47,7 @@ from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optimizers import Optimizer
 from .runlock import RunDirectoryBusy, RunLock
+from .schedules import SCHEDULE_NAMES, make_schedule
 from .training import fit
 from .tuning import OPTIMIZER_NAMES, grid_search, make_optimizer, random_search
 
@@ -70,6 +71,13 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
 
 
@@ -196,6 +204,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--lr", type=_positive_float, default=1e-3, help="learning rate (default: 1e-3)"
+    )
+    train.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="L2 penalty: adds LAMBDA * w to the gradient of every parameter "
+        "(default: 0, none)",
+    )
+    train.add_argument(
+        "--schedule",
+        default="constant",
+        choices=SCHEDULE_NAMES,
+        help="learning-rate schedule over the --epochs epochs (default: constant). "
+        "step: ten times smaller after every third of the epochs (--epochs 30: epochs "
+        "1-10 at --lr, 11-20 at lr/10, 21-30 at lr/100); cosine: half a cosine from "
+        "--lr at the first batch down to 0 at the end of the last epoch. Applied per "
+        "batch, with ceil(training images / batch size) batches per epoch; "
+        "--resume --epochs N stretches it to N epochs",
     )
     train.add_argument(
         "--batch-size", type=_positive_int, default=128, help="default: 128"
@@ -510,6 +537,25 @@ def _summary(
     )
 
 
+def _optimizer(config: dict[str, Any], n_train: int) -> Optimizer:
+    """The run's optimizer: ``--optimizer``, ``--lr``, ``--weight-decay``, ``--schedule``.
+
+    The schedule counts batches: ``ceil(n_train / batch_size)`` per epoch. A config
+    written before ``--weight-decay`` and ``--schedule`` existed has neither: no decay,
+    a constant rate.
+    """
+    steps_per_epoch = math.ceil(n_train / config["batch_size"])
+    schedule = make_schedule(
+        config.get("schedule", "constant"), config["epochs"], steps_per_epoch
+    )
+    return make_optimizer(
+        config["optimizer"],
+        config["lr"],
+        weight_decay=config.get("weight_decay", 0.0),
+        schedule=schedule,
+    )
+
+
 def _save_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, default=str))
 
@@ -667,6 +713,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "dropout",
                 "optimizer",
                 "lr",
+                "weight_decay",
+                "schedule",
                 "batch_size",
                 "epochs",
                 "patience",
@@ -681,7 +729,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     dataset = _load(args, train=True, test=True)
     x_train, y_train, x_val, y_val = _train_val(args, dataset)
-    optimizer = make_optimizer(config["optimizer"], config["lr"])
+    optimizer = _optimizer(config, n_train=len(x_train))
     # A resumed run rebuilds the same model (same seed), then loads the checkpoint's weights.
     model = mlp(
         28 * 28,

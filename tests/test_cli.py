@@ -75,6 +75,11 @@ def test_help_documents_every_option() -> None:
         ),
         (["train", "--out", "x", "--dropout", "1.5"], "--dropout: must be in [0, 1)"),
         (
+            ["train", "--out", "x", "--weight-decay", "-1"],
+            "--weight-decay: must be a number >= 0",
+        ),
+        (["train", "--out", "x", "--schedule", "linear"], "invalid choice: 'linear'"),
+        (
             ["train", "--out", "x", "--val-fraction", "0"],
             "--val-fraction: must be in (0, 1)",
         ),
@@ -458,3 +463,56 @@ def test_train_and_evaluate_print_the_same_summary_without_absolute_paths(
     for out in (train, evaluate):
         assert str(tmp_path) not in out
         assert not re.search(r"(^|[\s'\"(,])(/|[A-Za-z]:\\)\w", out, re.MULTILINE)
+
+
+def test_weight_decay_and_schedule_reach_the_optimizer_config_and_report(
+    offline_zip: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 9: ``train --weight-decay --schedule``. The schedule is set in epochs and
+    applied per batch: with --schedule step and 3 epochs the rate drops tenfold at the
+    start of epochs 2 and 3, which history.json records."""
+    from nnlib.schedules import StepDecay
+
+    used = []
+    real_fit = cli.fit
+
+    def spy(model, loss, optimizer, *args, **kwargs):
+        used.append(optimizer)
+        return real_fit(model, loss, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "fit", spy)
+    out = tmp_path / "run"
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "3", "--patience", "3"]
+    argv += ["--lr", "0.002", "--weight-decay", "0.001", "--schedule", "step"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    [optimizer] = used
+    steps_per_epoch = int(np.ceil(1350 / 64))  # ~1,350 of 1,500 images train; batch 64
+    assert optimizer.weight_decay == 0.001
+    assert isinstance(optimizer.schedule, StepDecay)
+    assert optimizer.schedule.step_size == steps_per_epoch
+    history = json.loads((out / "history.json").read_text())
+    assert history["learning_rate"] == pytest.approx([0.002, 0.0002, 0.00002])
+    config = json.loads((out / "config.json").read_text())
+    assert config["weight_decay"] == 0.001 and config["schedule"] == "step"
+    page = (out / "report.html").read_text()
+    assert "<td>weight_decay</td><td>0.001</td>" in page
+    assert "<td>schedule</td><td>step</td>" in page
+
+
+def test_a_config_from_before_weight_decay_and_schedule_resumes(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """config.json of runs started before --weight-decay/--schedule lacks both keys:
+    resume with no decay and a constant rate."""
+    out = tmp_path / "run"
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    del config["weight_decay"], config["schedule"]
+    (out / "config.json").write_text(json.dumps(config))
+    resume = ["train", "--out", str(out), "--resume", "--epochs", "2"]
+    assert cli.main([*resume, "--no-progress"]) == 0
+    assert json.loads((out / "history.json").read_text())["learning_rate"] == [
+        0.001,
+        0.001,
+    ]

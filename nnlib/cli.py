@@ -2,23 +2,27 @@
 
 Examples::
 
-    python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 --optimizer adam \\
-        --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
-    python -m nnlib train --out runs/balanced --resume     # continue after an interrupt
+    python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 \\
+        --optimizer adam --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
+    python -m nnlib train --out runs/balanced --resume   # continue after an interrupt
     python -m nnlib evaluate --model runs/balanced/model.npz --split balanced \\
         --out runs/balanced/evaluation
-    python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 --optimizer sgd momentum adam \\
-        --epochs 5 --n-jobs 2 --out runs/tune
+    python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 \\
+        --optimizer sgd momentum adam --epochs 5 --n-jobs 2 --out runs/tune
 
-No command replaces a file it did not write: ``train --out`` starts a run only in a new or
-empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes only
-into a new or empty directory; a command writing into a directory holds its lock
+No command replaces a file it did not write: ``train --out`` starts a run only in a new
+or empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes
+only into a new or empty directory; a command writing into a directory holds its lock
 (``nnlib.runlock``), so a second process on it stops with an error naming the first.
+``train`` and ``evaluate`` end with the same summary: test accuracy with its 95% Wilson
+score interval, macro-F1, the number of test images and where the report is.
 
-Errors (bad arguments, missing data, a diverging run) end the program with a one-line reason and
-a non-zero exit status, never a traceback: 2 for a bad command line, 130 for Ctrl-C, 1 otherwise.
-An unexpected error (a bug) is also reported in one line; set the environment variable
-``NNLIB_TRACEBACK=1`` to see its full traceback instead.
+Errors (bad arguments, missing data, a diverging run) end the program with a one-line
+reason and a non-zero exit status, never a traceback: 2 for a bad command line (an
+``--out`` holding files the command would not write included), 130 for Ctrl-C, 1
+otherwise (a directory in use by another process included). An unexpected error (a bug)
+is also reported in one line; set the environment variable ``NNLIB_TRACEBACK=1`` to see
+its full traceback instead.
 """
 
 from __future__ import annotations
@@ -98,7 +102,8 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    """Seeds of ``np.random.default_rng`` must be >= 0: check while parsing, not after loading data."""
+    """Seeds of ``np.random.default_rng`` must be >= 0: checked while parsing, not after
+    loading the data."""
     return _int_at_least(text, 0)
 
 
@@ -147,8 +152,8 @@ def _add_data_options(p: argparse.ArgumentParser, limit_part: str = "training") 
     p.add_argument(
         "--data",
         metavar="PATH",
-        help="EMNIST gzip.zip to read (default: NNLIB_EMNIST_PATH, the "
-        "emnist cache ~/.cache/emnist/emnist.zip, ../shared/data/emnist/emnist.zip, or a download)",
+        help="EMNIST gzip.zip to read (default: NNLIB_EMNIST_PATH, the emnist cache "
+        "~/.cache/emnist/emnist.zip, or a download)",
     )
     p.add_argument(
         "--no-download",
@@ -263,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the last checkpoint in --out (other options, and --epochs if "
-        "not given, come from its config)",
+        help="continue from the last checkpoint in --out (other options, and --epochs "
+        "if not given, come from its config)",
     )
     train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
@@ -356,9 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ---------------------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------------ helpers
 def _load(args: argparse.Namespace, *, train: bool, test: bool) -> data.EMNIST:
-    """Load the split; fail now, before any training, if a part the command needs is empty."""
+    """Load the split; fail now, before any training, if a part the command needs is
+    empty."""
     dataset = data.load_emnist(
         args.split, path=args.data, download=not args.no_download
     )
@@ -376,7 +382,7 @@ def _load(args: argparse.Namespace, *, train: bool, test: bool) -> data.EMNIST:
             )
             raise ValueError(
                 f"{path} holds no {part} images of EMNIST {args.split!r} ({what}): "
-                f"choose another --split, or pass a complete EMNIST gzip.zip with --data"
+                "choose another --split, or pass a complete EMNIST gzip.zip with --data"
             )
     return dataset
 
@@ -428,7 +434,7 @@ def _is_unstarted_run(directory: Path) -> bool:
 
 
 def _prepare_out(args: argparse.Namespace) -> None:
-    """Tidy ``--out`` and check what it holds: no command replaces files it did not write.
+    """Tidy ``--out`` and check what it holds: no command replaces others' files.
 
     Temporary files left by a save that was killed are removed (see ``nnlib._files``).
     ``train`` starts in a new or empty directory (or one holding only the config of
@@ -538,7 +544,7 @@ def _summary(
 
 
 def _optimizer(config: dict[str, Any], n_train: int) -> Optimizer:
-    """The run's optimizer: ``--optimizer``, ``--lr``, ``--weight-decay``, ``--schedule``.
+    """The optimizer of ``--optimizer``, ``--lr``, ``--weight-decay``, ``--schedule``.
 
     The schedule counts batches: ``ceil(n_train / batch_size)`` per epoch. A config
     written before ``--weight-decay`` and ``--schedule`` existed has neither: no decay,
@@ -671,7 +677,7 @@ def _restore(
         gen.bit_generator.state = json.loads(str(saved[f"rng/{name}"]))
 
 
-# ---------------------------------------------------------------------------------------- commands
+# ----------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_path = out / "config.json"
@@ -909,12 +915,15 @@ def _error_line(err: Exception) -> str:
     if isinstance(err, FloatingPointError):
         return f"training diverged: {reason} (try a smaller --lr)"
     if isinstance(err, MemoryError):
-        return f"out of memory ({reason or 'MemoryError'}): try a smaller --hidden, --batch-size or --limit"
+        return (
+            f"out of memory ({reason or 'MemoryError'}): try a smaller --hidden, "
+            "--batch-size or --limit"
+        )
     if isinstance(err, EXPECTED_ERRORS):
         return reason
     return (
-        f"unexpected {type(err).__name__}: {reason} (probably a bug in nnlib; rerun with "
-        f"{TRACEBACK_ENV}=1 to see the traceback)"
+        f"unexpected {type(err).__name__}: {reason} (probably a bug in nnlib; rerun "
+        f"with {TRACEBACK_ENV}=1 to see the traceback)"
     )
 
 

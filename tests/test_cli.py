@@ -1,4 +1,5 @@
-"""Tests for the command line ``python -m nnlib``: help, errors, train/resume/evaluate/tune."""
+"""Tests for the command line ``python -m nnlib``: help, errors, train/resume/evaluate/
+tune, run directories and what the commands print."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected 
 
 @pytest.fixture(autouse=True)
 def show_tracebacks(monkeypatch):
-    """A bug in the command line must fail a test with its traceback, not as a one-line message."""
+    """A bug in the command line must fail a test with its traceback, not one line."""
     monkeypatch.setenv(TRACEBACK_ENV, "1")
 
 
@@ -147,7 +148,7 @@ def test_train_writes_everything_then_resume_continues(
     ):
         assert (out / name).is_file(), name
     assert len(json.loads((out / "history.json").read_text())["epoch"]) == 2
-    # Training into a used directory without --resume is refused rather than overwriting it.
+    # Training into a used directory without --resume is refused, not overwriting it.
     assert (
         cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)])
         == 2
@@ -273,13 +274,15 @@ def test_tune_writes_results(offline_zip: str, tmp_path: Path) -> None:
 def test_two_processes_cannot_train_into_one_directory(
     offline_zip: str, tmp_path: Path
 ) -> None:
-    """Regression (issue 13.1): a second ``train`` on the same ``--out``, started while the
-    first was still in its first epoch, ran to the end; the run directory then held the
-    second run's config and the first run's weights. The second must be refused."""
+    """Regression (issue 13.1): a second ``train`` on the same ``--out``, started while
+    the first was still in its first epoch, ran to the end; the run directory then held
+    the second run's config and the first run's weights. The second must be refused."""
     out = tmp_path / "run"
     first = subprocess.Popen(
-        [sys.executable, "-m", "nnlib", *TRAIN, "--data", offline_zip]
-        + ["--epochs", "100", "--patience", "100", "--out", str(out)],
+        [
+            *(sys.executable, "-m", "nnlib", *TRAIN, "--data", offline_zip),
+            *("--epochs", "100", "--patience", "100", "--out", str(out)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -372,7 +375,7 @@ def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_evaluate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> None:
-    """Regression (issue 13.8): ``evaluate --model FIFO`` waited forever for a writer."""
+    """Regression (issue 13.8): ``evaluate --model FIFO`` waited forever (no writer)."""
     os.mkfifo(tmp_path / "model.npz")
     result = run_cli(
         "evaluate", "--model", str(tmp_path / "model.npz"), "--no-download", timeout=60

@@ -937,6 +937,8 @@ def _run_lock(
     nothing to protect, and the resume code says what is wrong.
     """
     out = getattr(args, "out", None)
+    if out is not None and not out.strip():  # "" would mean the current directory
+        raise UsageError("--out: must name a directory, got an empty string")
     if out is None or (getattr(args, "resume", False) and not Path(out).is_dir()):
         return contextlib.nullcontext()
     if Path(out).exists() and not Path(out).is_dir():

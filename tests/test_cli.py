@@ -310,10 +310,10 @@ def test_two_processes_cannot_train_into_one_directory(
         pass
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "tune"])
 def test_empty_out_is_refused(command: str, tmp_path: Path, monkeypatch, capsys):
     """Regression (issue 13.3): ``train --out ""`` wrote into the current directory,
-    ``evaluate --out ""`` exited 0 and wrote nothing."""
+    ``evaluate --out ""`` and ``tune --out ""`` exited 0 and wrote nothing."""
     monkeypatch.chdir(tmp_path)
     argv = [command, "--out", "", "--limit", "30", "--no-download", "--hidden", "8"]
     if command == "evaluate":

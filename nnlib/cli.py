@@ -427,8 +427,9 @@ def _is_unstarted_run(directory: Path) -> bool:
     if _visible_files(directory) != ["config.json"] or not path.is_file():
         return False
     try:
-        config = json.loads(path.read_bytes()[:100_000])
-    except ValueError:
+        with open(path, "rb") as f:
+            config = json.loads(f.read(100_000))  # a config is < 1 kB: read no more
+    except (OSError, ValueError):
         return False
     return isinstance(config, dict) and {"hidden", "optimizer", "seed"} <= set(config)
 
@@ -496,7 +497,8 @@ def _check_regular_file(path: str, option: str) -> None:
 def _wilson_interval(correct: int, n: int) -> tuple[float, float]:
     r"""The 95% Wilson score interval of a proportion, such as an accuracy.
 
-    With :math:`\hat p = k / n` and :math:`z = \Phi^{-1}(0.975) \approx 1.96`:
+    With :math:`k` = ``correct`` of :math:`n`, :math:`\hat p = k / n` and
+    :math:`z = \Phi^{-1}(0.975) \approx 1.96`:
 
     .. math:: \frac{\hat p + z^2/2n \pm z \sqrt{\hat p (1 - \hat p)/n + z^2/4n^2}}
               {1 + z^2/n}

@@ -12,8 +12,8 @@
 #   bash .ci/oldest_deps.sh                    # all unit tests
 #   bash .ci/oldest_deps.sh -x -k metrics      # extra arguments go to pytest
 #
-# Tests that need EMNIST find it as everywhere else (NNLIB_EMNIST_PATH, the emnist cache,
-# the offline copy). It took 4 min 47 s on 2 shared cores (37 s to install with a warm
+# Tests that need EMNIST find it as everywhere else (NNLIB_EMNIST_PATH, the emnist
+# cache, the offline copy). It took 4 min 47 s on 2 shared cores (37 s to install with a warm
 # pip cache, 3 min 31 s of tests), too long for .ci/run: GitHub Actions runs it
 # (.github/workflows/tests.yml, job `oldest`).
 set -euo pipefail
@@ -31,7 +31,8 @@ python --version
 pip install --quiet --constraint .ci/constraints-oldest.txt \
     --editable . pytest hypothesis scikit-learn scipy pyyaml
 echo "::: installed in $((SECONDS - start)) s:"
-pip list --format=freeze | grep -iE '^(numpy|matplotlib|joblib|tqdm|pytest|hypothesis|scikit-learn|scipy)=='
+pip list --format=freeze \
+    | grep -iE '^(numpy|matplotlib|joblib|tqdm|pytest|hypothesis|scikit-learn|scipy)=='
 
 # The versions in use are the pins (not, say, a newer numpy left on the path).
 python - <<'EOF'

@@ -13,9 +13,9 @@
 #   bash .ci/oldest_deps.sh -x -k metrics      # extra arguments go to pytest
 #
 # Tests that need EMNIST find it as everywhere else (NNLIB_EMNIST_PATH, the emnist
-# cache, the offline copy). It took 4 min 47 s on 2 shared cores (37 s to install
-# with a warm pip cache, 3 min 31 s of tests), too long for .ci/run: GitHub Actions
-# runs it (.github/workflows/tests.yml, job `oldest`).
+# cache, the offline copy). On 2 shared cores it took 4 min 47 s (37 s to install with
+# a warm pip cache, 3 min 31 s of tests) and, under heavier load, 8 min 40 s: too long
+# for .ci/run. GitHub Actions runs it (.github/workflows/tests.yml, job `oldest`).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -5,9 +5,11 @@
 1. the ``path`` argument;
 2. the environment variable ``NNLIB_EMNIST_PATH``;
 3. the cache file of the ``emnist`` package, ``~/.cache/emnist/emnist.zip``;
-4. an offline copy at ``../shared/data/emnist/emnist.zip``, searched upwards from the
-   current directory and from this package's directory;
-5. if ``download=True``: NIST's archive, downloaded into the ``emnist`` cache.
+4. if ``download=True``: NIST's archive, downloaded into the ``emnist`` cache.
+
+It knows nothing else of where it runs: a copy kept anywhere else is named with
+``path=`` or ``NNLIB_EMNIST_PATH`` (this repository's tests set the variable when an
+offline copy lies beside the checkout).
 
 A download is written to a temporary file beside its destination and renamed only once
 its SHA-256 matches NIST's (:func:`nnlib._files.atomic_write`), so the cache never holds
@@ -16,13 +18,11 @@ half an archive.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
 import urllib.request
 from collections.abc import Sequence
-from pathlib import Path
 from typing import BinaryIO
 
 from ._files import atomic_write
@@ -30,15 +30,13 @@ from ._files import atomic_write
 ENV_VAR = "NNLIB_EMNIST_PATH"
 EMNIST_CACHE_FILE = "~/.cache/emnist/emnist.zip"
 """Where the ``emnist`` package keeps the archive (``emnist.CACHE_FILE_PATH``)."""
-SHARED_COPY = Path("..", "shared", "data", "emnist", "emnist.zip")
-"""Offline copy, relative to the repository root (or any folder above the cwd)."""
 
 NIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 ARCHIVE_SHA256 = "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
 """SHA-256 of NIST's complete gzip.zip (561,753,746 bytes), as recorded by TensorFlow
 Datasets (``url_checksums/emnist.txt``) and by other projects that downloaded it."""
 
-ORIGINS = ("argument", "environment", "emnist-cache", "shared-copy", "download")
+ORIGINS = ("argument", "environment", "emnist-cache", "download")
 """Possible values of ``DataSource.origin``, in the order the sources are tried."""
 
 _DOWNLOAD_CHUNK = 1 << 20  # bytes read from the network at a time
@@ -54,23 +52,6 @@ class DownloadError(OSError):
 def emnist_cache_path() -> str:
     """The ``emnist`` package's cache file, ``~/.cache/emnist/emnist.zip``, expanded."""
     return os.path.expanduser(EMNIST_CACHE_FILE)
-
-
-def find_shared_copy() -> str | None:
-    """The offline copy ``../shared/data/emnist/emnist.zip`` if it exists, else None.
-
-    It is looked for relative to the current directory and each folder above it, then
-    relative to this package's directory and each folder above it.
-    """
-    starts = [Path(__file__).resolve().parent]
-    with contextlib.suppress(OSError):  # the current directory may have been deleted
-        starts.insert(0, Path.cwd())
-    for start in starts:
-        for folder in (start, *start.parents):
-            candidate = folder / SHARED_COPY
-            if candidate.is_file():
-                return os.path.normpath(candidate)
-    return None
 
 
 def locate_archive(
@@ -96,9 +77,6 @@ def locate_archive(
     cache = emnist_cache_path()
     if os.path.isfile(cache) and os.path.getsize(cache) > 0:
         return cache, "emnist-cache"
-    shared = find_shared_copy()
-    if shared is not None:
-        return shared, "shared-copy"
     return None
 
 
@@ -112,7 +90,7 @@ def missing_data_message(reason: str) -> str:
         f"     or the --data /path/to/gzip.zip option of the command line "
         f"(python -m nnlib)\n"
         f"  2. set the environment variable {ENV_VAR}=/path/to/gzip.zip\n"
-        f"  3. put it in the cache, {EMNIST_CACHE_FILE} (here: {emnist_cache_path()})\n"
+        f"  3. put it in the cache, {EMNIST_CACHE_FILE}\n"
         f"  4. let it be downloaded into that cache: load_emnist(download=True),\n"
         f"     nnlib.data.ensure_emnist(), or the command line without --no-download\n"
         f"The archive is NIST's {NIST_URL} (about 536 MiB)."

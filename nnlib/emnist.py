@@ -79,7 +79,7 @@ class DataSource:
 
     Attributes
     ----------
-    path : the zip archive that was read.
+    path : the zip archive that was read (printed only as :attr:`file_name`).
     sha256 : SHA-256 of that archive, to tell exactly which file a result came from.
     origin : how the archive was found, one of :data:`nnlib.download.ORIGINS`.
     train_complete, test_complete : whether each part has the official sample count.
@@ -96,6 +96,15 @@ class DataSource:
     n_test: int
     official_train: int
     official_test: int
+
+    @property
+    def file_name(self) -> str:
+        """The archive's file name without its folder, e.g. ``emnist.zip``.
+
+        Summaries show this, not :attr:`path`: an absolute path would put the user's
+        name and folders into notebooks, logs and reports that others read.
+        """
+        return os.path.basename(self.path)
 
 
 # eq=False: comparing arrays with == gives arrays, not a bool
@@ -133,7 +142,7 @@ class EMNIST:
         """One line: split, file, origin, and how many samples each part holds."""
         s = self.source
         return (
-            f"EMNIST {self.split} from {s.path} ({s.origin}): "
+            f"EMNIST {self.split} from {s.file_name} ({s.origin}): "
             f"train {_count(s.n_train, s.official_train)}, "
             f"test {_count(s.n_test, s.official_test)}"
         )
@@ -145,7 +154,7 @@ class EMNIST:
             [
                 f"EMNIST split {self.split!r}: {self.n_classes} classes, "
                 f"images 28x28 uint8",
-                f"  file:   {s.path}",
+                f"  file:   {s.file_name}",
                 f"  origin: {s.origin}",
                 f"  sha256: {s.sha256}",
                 f"  train:  {_count(s.n_train, s.official_train, 'official samples')}",

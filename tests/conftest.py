@@ -1,8 +1,14 @@
 """Fixtures and helpers shared by the test files.
 
-Real data: ``offline_zip`` is a real EMNIST archive (skipped locally, a failure on CI,
-when there is none); small archives for error tests are built in ``tmp_path`` from REAL
-images taken from it (``mnist_members``, ``make_zip``, ``small_zip``), then damaged on
+Real data: ``nnlib`` finds EMNIST only where it is told (``NNLIB_EMNIST_PATH``, the
+emnist cache). When this repository has an offline copy beside it,
+``<repo>/../shared/data/emnist/emnist.zip``, importing this file points
+``NNLIB_EMNIST_PATH`` at it (unless the variable is already set), so the tests and the
+notebooks that nbval runs (their kernels inherit this process's environment) read it.
+
+``offline_zip`` is a real EMNIST archive (skipped locally, a failure on CI, when there
+is none); small archives for error tests are built in ``tmp_path`` from REAL images
+taken from it (``mnist_members``, ``make_zip``, ``small_zip``), then damaged on
 purpose. Nothing here invents data and calls it EMNIST.
 """
 
@@ -39,7 +45,19 @@ def toy_data() -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ real EMNIST
 
-# The emnist cache as the real HOME sees it (read at import: many tests swap HOME).
+REPOSITORY = Path(__file__).resolve().parents[1]
+OFFLINE_COPY = REPOSITORY.parent / "shared" / "data" / "emnist" / "emnist.zip"
+"""Where this project keeps its offline copy of EMNIST: beside the repository."""
+
+OFFLINE_COPY_SHA256 = "d9a6ec99a35003205183e32bbc42e1871057c43a4157808125d454c27403eac3"
+"""SHA-256 of the offline partial copy (its MANIFEST.txt): tests that pin its contents
+run on exactly this file, wherever it lies."""
+
+if OFFLINE_COPY.is_file() and not os.environ.get(download.ENV_VAR):
+    os.environ[download.ENV_VAR] = str(OFFLINE_COPY)
+
+# Read at import: many tests swap HOME and unset the variable for their own run.
+_ARCHIVE_FROM_ENV = os.environ.get(download.ENV_VAR)
 _EMNIST_CACHE = download.emnist_cache_path()
 
 
@@ -47,25 +65,29 @@ _EMNIST_CACHE = download.emnist_cache_path()
 def offline_zip() -> str:
     """Path of a real EMNIST archive; skip locally, FAIL on CI, if there is none.
 
-    The offline copy ``../shared/data/emnist/emnist.zip`` when it is there (every
-    developer's machine and this project's CI), else the ``emnist`` package's cache
-    (e.g. NIST's full archive, downloaded by the GitHub Actions workflow). Tests using
-    it hold for either copy; tests that pin the offline copy's exact contents use
+    The file named by ``NNLIB_EMNIST_PATH`` (set above when the offline copy lies
+    beside the repository), else the ``emnist`` package's cache (e.g. NIST's full
+    archive, downloaded by the GitHub Actions workflow). Tests using it hold for any
+    real copy; tests that pin the offline copy's exact contents use
     ``shared_offline_copy``.
     """
-    path = download.find_shared_copy() or (
-        _EMNIST_CACHE if os.path.isfile(_EMNIST_CACHE) else None
+    if _ARCHIVE_FROM_ENV and os.path.isfile(_ARCHIVE_FROM_ENV):
+        return _ARCHIVE_FROM_ENV
+    if os.path.isfile(_EMNIST_CACHE):
+        return _EMNIST_CACHE
+    message = (
+        f"no EMNIST archive: {download.ENV_VAR} is not set to a file and "
+        f"{download.EMNIST_CACHE_FILE} does not exist"
     )
-    if path is None:
-        message = (
-            f"no EMNIST archive: neither the offline copy {download.SHARED_COPY} "
-            f"(looked above {os.getcwd()} and above the nnlib package) nor "
-            f"{_EMNIST_CACHE}"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set: tests needing real data must run")
-        pytest.skip(message)
-    return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI is set: tests needing real data must run")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def offline_copy_beside_repository() -> Path:
+    """``<repo>/../shared/data/emnist/emnist.zip``, whether or not it exists."""
+    return OFFLINE_COPY
 
 
 @pytest.fixture(scope="session")
@@ -74,14 +96,14 @@ def shared_offline_copy(offline_zip: str) -> str:
     MANIFEST.txt: 9,120 balanced training images, no letters, no bymerge training
     part, ...).
 
-    Skipped, with that reason, when the archive found is another copy, such as NIST's
+    Skipped, with that reason, when the archive found is another file, such as NIST's
     complete one: those facts are then simply not true, while every other data test
     still runs on it.
     """
-    if offline_zip != download.find_shared_copy():
+    if download.file_sha256(offline_zip) != OFFLINE_COPY_SHA256:
         pytest.skip(
-            f"pins the contents of the offline partial copy {download.SHARED_COPY}; "
-            f"this machine has {offline_zip} instead"
+            f"pins the contents of the offline partial copy (SHA-256 "
+            f"{OFFLINE_COPY_SHA256[:12]}...); {offline_zip} is another file"
         )
     return offline_zip
 

@@ -7,6 +7,9 @@ Each module behind it has its own test file: ``test_emnist.py``, ``test_download
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -31,6 +34,19 @@ def test_every_public_name_is_the_defining_modules_object() -> None:
         "locate_archive", "NIST_URL", "ARCHIVE_SHA256", "ORIGINS", "DataSource",
     }  # fmt: skip
     assert used_by_chapters <= set(data.__all__)
+
+
+def test_the_offline_copy_beside_the_repository_reaches_tests_and_notebooks(
+    offline_copy_beside_repository: Path,
+) -> None:
+    """conftest names the offline copy in ``NNLIB_EMNIST_PATH`` at import time, so the
+    library (which searches nowhere else) and nbval's kernels, which inherit this
+    process's environment, find it."""
+    if not offline_copy_beside_repository.is_file():
+        pytest.skip("no offline copy beside this repository")
+    named = os.environ.get(download.ENV_VAR)
+    assert named and os.path.isfile(named)
+    assert download.locate_archive() == (named, "environment")
 
 
 def test_minibatches_are_float32_in_unit_interval_and_cover_an_epoch(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
-import os
 import stat
 import threading
 import urllib.request
@@ -93,8 +92,8 @@ def test_argument_beats_environment(
     assert loaded.source.origin == "argument" and loaded.source.n_test == 30
 
 
-def test_emnist_cache_beats_shared_copy(
-    small_zip: Path, isolated_environment: Path, offline_zip: str
+def test_the_emnist_cache_is_used_when_nothing_is_named(
+    small_zip: Path, isolated_environment: Path
 ) -> None:
     cache = isolated_environment / ".cache" / "emnist" / "emnist.zip"
     cache.parent.mkdir(parents=True)
@@ -104,19 +103,22 @@ def test_emnist_cache_beats_shared_copy(
     assert loaded.source.path == str(cache) == download.emnist_cache_path()
 
 
-def test_shared_copy_is_found_from_an_unrelated_directory(
-    offline_zip: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_no_folder_beside_the_working_directory_is_searched(
+    small_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    package_dir = Path(download.__file__).resolve().parent
-    if not any(
-        (folder / download.SHARED_COPY).is_file()
-        for folder in (package_dir, *package_dir.parents)
-    ):
-        pytest.skip("nnlib is installed outside the checkout beside the offline copy")
-    monkeypatch.chdir(tmp_path)  # only the search from the package can find it now
-    loaded = load_emnist("mnist", verbose=False)
-    assert loaded.source.origin == "shared-copy"
-    assert os.path.samefile(loaded.source.path, offline_zip)
+    """Issue 11: the library does not know this repository's surroundings. A copy at
+    ``../shared/data/emnist/emnist.zip`` is found only when it is named (``path=`` or
+    ``NNLIB_EMNIST_PATH``, which this repository's conftest sets)."""
+    beside = tmp_path / "shared" / "data" / "emnist" / "emnist.zip"
+    beside.parent.mkdir(parents=True)
+    beside.write_bytes(small_zip.read_bytes())
+    (tmp_path / "repo" / "book").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "repo" / "book")
+    with pytest.raises(FileNotFoundError, match="No EMNIST archive found"):
+        load_emnist("mnist", download=False, verbose=False)
+    monkeypatch.setenv(download.ENV_VAR, str(beside))
+    assert load_emnist("mnist", verbose=False).source.origin == "environment"
+    assert download.ORIGINS == ("argument", "environment", "emnist-cache", "download")
 
 
 def test_cache_path_is_the_emnist_packages() -> None:
@@ -140,10 +142,10 @@ def test_no_data_anywhere_lists_the_ways_to_supply_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(download, "find_shared_copy", lambda: None)
     with pytest.raises(FileNotFoundError) as caught:
         load_emnist("mnist", download=allow_download, verbose=False)
     message = str(caught.value)
+    assert str(isolated_environment) not in message  # no user's folder (issue 11)
     assert "path=" in message and "--data" in message  # Python and command line
     assert download.ENV_VAR in message
     assert "~/.cache/emnist/emnist.zip" in message
@@ -267,7 +269,6 @@ def test_load_emnist_downloads_into_the_emnist_cache(
     (root / "gzip.zip").write_bytes(small_zip.read_bytes())
     unreachable = download.download_urls()  # isolated_environment's
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(download, "find_shared_copy", lambda: None)
     monkeypatch.setattr(download, "download_urls", lambda: [f"{base}/gzip.zip"])
     monkeypatch.setattr(download, "ARCHIVE_SHA256", sha256_of(small_zip))
     loaded = load_emnist("mnist")

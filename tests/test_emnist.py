@@ -90,7 +90,7 @@ def test_describe_reports_file_hash_and_completeness(
     balanced: EMNIST, shared_offline_copy: str
 ) -> None:
     text = balanced.describe()
-    assert "'balanced'" in text and shared_offline_copy in text
+    assert "'balanced'" in text and "file:   emnist.zip\n" in text
     assert balanced.source.sha256 in text
     assert "9,120 of 112,800" in text and "304 of 18,800" in text
     assert text.count("PARTIAL") == 2 and "COMPLETE" not in text
@@ -101,9 +101,23 @@ def test_verbose_prints_one_line_with_source_and_completeness(
 ) -> None:
     load_emnist("balanced", path=shared_offline_copy)
     assert capsys.readouterr().out == (
-        f"EMNIST balanced from {shared_offline_copy} (argument): "
-        f"train 9,120 of 112,800 (PARTIAL), test 304 of 18,800 (PARTIAL)\n"
+        "EMNIST balanced from emnist.zip (argument): "
+        "train 9,120 of 112,800 (PARTIAL), test 304 of 18,800 (PARTIAL)\n"
     )
+
+
+def test_printed_text_names_the_file_not_its_folder(
+    small_zip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: what the library prints (notebooks, logs, reports others read) shows no
+    absolute path or user name; programs still get the full path in ``source.path``."""
+    loaded = load_emnist("mnist", path=small_zip)
+    printed = capsys.readouterr().out + loaded.summary() + loaded.describe()
+    assert str(small_zip.parent) not in printed
+    assert "mnist from gzip.zip (argument)" in printed
+    assert "file:   gzip.zip" in printed and "origin: argument" in printed
+    assert loaded.source.path == str(small_zip)
+    assert loaded.source.file_name == "gzip.zip"
 
 
 def test_images_are_the_stored_images_transposed(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_model_input
+from ._validation import as_model_input, check_labels
 
 
 def to_float32(images: np.ndarray) -> np.ndarray:
@@ -38,20 +38,6 @@ def to_float32(images: np.ndarray) -> np.ndarray:
     return as_model_input(images, np.dtype(np.float32), "images")
 
 
-def _check_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Check that ``x`` has one sample per label in the 1-D integer array ``y``."""
-    x, y = np.asarray(x), np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(
-            f"y must be a 1-D array of integer labels, got {y.dtype} {y.shape}"
-        )
-    if x.ndim == 0 or len(x) != len(y):
-        raise ValueError(
-            f"x and y must have the same length, got x {x.shape} and y {y.shape}"
-        )
-    return x, y
-
-
 def train_val_split(
     x: np.ndarray,
     y: np.ndarray,
@@ -77,7 +63,11 @@ def train_val_split(
     x_train, y_train, x_val, y_val
         New arrays (copies), each part in the original order of the samples.
     """
-    x, y = _check_pair(x, y)
+    x, y = np.asarray(x), check_labels(y, "y")
+    if x.ndim == 0 or len(x) != len(y):
+        raise ValueError(
+            f"x and y must have the same length, got x {x.shape} and y {y.shape}"
+        )
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     rng = np.random.default_rng(rng)

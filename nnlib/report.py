@@ -45,10 +45,12 @@ def evaluation_metrics(
 ) -> dict[str, Any]:
     """Every test-set metric of the report, as plain JSON-ready Python values.
 
-    The classes are the labels in ``mapping``, the split's real ones: ``letters`` has labels 1..26
-    and no class 0. Per-class scores, their macro and weighted averages and the confusion matrix
-    cover exactly those classes (scikit-learn's ``labels=sorted(mapping)``); a prediction outside
-    them (say 0) still counts as an error in the accuracy and in its true class's recall.
+    The classes are the labels in ``mapping``, the split's real ones: ``letters`` has
+    labels 1..26 and no class 0. The confusion matrix is built once over every output
+    of the model, ``[0, max(label) + 1)``; per-class scores, their averages and the
+    matrix shown are then restricted to the mapping's labels (scikit-learn's
+    ``labels=sorted(mapping)``), so a prediction outside them (say 0) still counts as
+    an error in the accuracy and in its true class's recall.
     """
     labels = sorted(mapping)
     names = [mapping[k] for k in labels]
@@ -57,28 +59,20 @@ def evaluation_metrics(
         raise ValueError(
             f"y_true holds labels {unknown[:10].tolist()} that are not in the mapping"
         )
-    n_classes = (
-        labels[-1] + 1
-    )  # labels lie in [0, n_classes), the model's number of outputs
-    full_cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
-    cm = full_cm[np.ix_(labels, labels)]
-    support = full_cm.sum(axis=1)[labels]
-    scores = {
-        "precision": metrics.precision(y_true, y_pred, n_classes=n_classes)[labels],
-        "recall": metrics.recall(y_true, y_pred, n_classes=n_classes)[labels],
-        "f1-score": metrics.f1_score(y_true, y_pred, n_classes=n_classes)[labels],
-    }
+    # labels lie in [0, n_classes): the model's number of outputs
+    full = metrics.confusion_matrix(y_true, y_pred, n_classes=labels[-1] + 1)
+    scores = metrics.per_class_scores(full, labels)
+    cm = full[np.ix_(labels, labels)]
+    keys = ("precision", "recall", "f1-score")
     return {
         "n_test": len(y_true),
-        "accuracy": metrics.accuracy(y_true, y_pred),
-        "macro": {m: float(np.mean(s)) for m, s in scores.items()},
-        "weighted": {
-            m: float(np.average(s, weights=support)) for m, s in scores.items()
-        },
+        "accuracy": float(np.trace(full) / full.sum()),
+        "macro": dict(zip(keys, scores.macro(), strict=True)),
+        "weighted": dict(zip(keys, scores.weighted(), strict=True)),
         "per_class": {
             name: {
-                **{m: float(s[i]) for m, s in scores.items()},
-                "support": int(support[i]),
+                **{key: float(s[i]) for key, s in zip(keys, scores, strict=False)},
+                "support": int(scores.support[i]),
             }
             for i, name in enumerate(names)
         },

@@ -90,3 +90,19 @@ def test_split_rejects_bad_fractions(val_fraction: float) -> None:
 def test_split_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="same length"):
         train_val_split(np.zeros((4, 2)), np.arange(5))
+
+
+@pytest.mark.parametrize(
+    ("y", "error", "match"),
+    [
+        (np.array([0.0, 1.0, 1.0, 0.0]), TypeError, "y must hold integer class labels"),
+        (np.zeros((4, 1), dtype=int), ValueError, "y must be a 1-D array"),
+    ],
+)
+def test_split_labels_are_checked_like_every_label_array(
+    y: np.ndarray, error: type[Exception], match: str
+) -> None:
+    """The package's one label validator (``_validation.check_labels``) checks them:
+    float labels are a TypeError, as in ``fit`` and the metrics."""
+    with pytest.raises(error, match=match):
+        train_val_split(np.zeros((4, 2)), y)

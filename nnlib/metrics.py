@@ -1,4 +1,7 @@
-r"""Classification metrics, all computed from one confusion matrix.
+r"""Evaluation metrics: classification metrics, all computed from one confusion matrix.
+
+(The regression metrics :func:`mean_squared_error`, :func:`mean_absolute_error` and
+:func:`r2_score` live in :mod:`nnlib.regression_metrics` and are re-exported here.)
 
 Every metric in this module is a simple function of the **confusion matrix** :math:`C`,
 the :math:`K \times K` table of counts
@@ -57,6 +60,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_labels, check_positive_int
+from .regression_metrics import mean_absolute_error, mean_squared_error, r2_score
 
 __all__ = [
     "ClassScores",
@@ -64,8 +68,11 @@ __all__ = [
     "classification_report",
     "confusion_matrix",
     "f1_score",
+    "mean_absolute_error",
+    "mean_squared_error",
     "per_class_scores",
     "precision",
+    "r2_score",
     "recall",
 ]
 

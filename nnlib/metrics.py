@@ -65,6 +65,7 @@ from .regression_metrics import mean_absolute_error, mean_squared_error, r2_scor
 __all__ = [
     "ClassScores",
     "accuracy",
+    "accuracy_interval",
     "classification_report",
     "confusion_matrix",
     "f1_score",
@@ -290,6 +291,40 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     # would need K² memory, e.g. about 300 GiB for a single stray label of 200000.
     yt, yp, _ = _check_pair(y_true, y_pred, None)
     return float(np.count_nonzero(yt == yp) / len(yt))
+
+
+def accuracy_interval(
+    accuracy: float, n: int, *, z: float = 1.96
+) -> tuple[float, float]:
+    r"""An approximate 95% interval for an accuracy measured on ``n`` test samples.
+
+    Each test sample is right with probability :math:`a`, so the measured accuracy
+    :math:`\hat a` has standard error :math:`\sqrt{\hat a (1 - \hat a) / N}`; by the
+    central limit theorem
+
+    .. math::
+
+        \hat a \pm z \sqrt{\frac{\hat a (1 - \hat a)}{N}}, \qquad z = 1.96,
+
+    covers the true accuracy about 95% of the time (clipped to :math:`[0, 1]`; the
+    approximation is poor when :math:`N \hat a` or :math:`N (1 - \hat a)` is below
+    about 10).
+
+    Returns
+    -------
+    (low, high) : tuple of float
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in accuracy_interval(0.8, 400)]  # 0.8 ± 1.96 * 0.02
+    [0.7608, 0.8392]
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"accuracy must be in [0, 1], got {accuracy}")
+    half = z * float(np.sqrt(accuracy * (1.0 - accuracy) / n))
+    return max(0.0, accuracy - half), min(1.0, accuracy + half)
 
 
 def _averaged(

@@ -76,17 +76,19 @@ def _style() -> Iterator[None]:
 
 
 def plot_history(history: History) -> Figure:
-    """Learning curves: loss (left) and accuracy (right) per epoch, training and
-    validation. A history without accuracies (regression) gets the loss panel only."""
-    has_acc = bool(history.train_accuracy)
+    """Learning curves per epoch, training and validation: the loss (left) and the
+    loss's metric (right): accuracy for a classifier, the mean absolute error for a
+    regression model (a history that records it). Without a metric: the loss only."""
+    panels = [("loss", history.train_loss, history.val_loss)]
+    mae = getattr(history, "train_mae", []), getattr(history, "val_mae", [])
+    if history.train_accuracy:
+        panels.append(("accuracy", history.train_accuracy, history.val_accuracy))
+    elif mae[0]:  # fit records the mean absolute error for regression losses
+        panels.append(("mean absolute error", *mae))
     with _style():
-        fig, axes = plt.subplots(
-            1, 2 if has_acc else 1, figsize=(MAX_WIDTH if has_acc else 4.5, 3.2)
-        )
-        panels = [("loss", history.train_loss, history.val_loss)]
-        if has_acc:
-            panels.append(("accuracy", history.train_accuracy, history.val_accuracy))
-        for ax, (name, train, val) in zip(np.atleast_1d(axes), panels, strict=True):
+        width = MAX_WIDTH if len(panels) == 2 else 4.5
+        fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.2), squeeze=False)
+        for ax, (name, train, val) in zip(axes[0], panels, strict=True):
             ax.plot(history.epoch, train, "o-", ms=3, label="train")
             if val:
                 ax.plot(history.epoch, val, "s--", ms=3, label="validation")

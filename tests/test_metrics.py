@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from nnlib.metrics import (
     accuracy,
+    accuracy_interval,
     classification_report,
     confusion_matrix,
     f1_score,
@@ -806,3 +807,24 @@ def test_invalid_report_labels(
 ) -> None:
     with pytest.raises(error, match=match):
         classification_report([0, 1, 2], [0, 2, 1], n_classes=3, labels=labels)
+
+
+def test_accuracy_interval_is_the_normal_approximation() -> None:
+    """a ± 1.96 sqrt(a(1-a)/N), as chapter 11 derives it; clipped to [0, 1]."""
+    low, high = accuracy_interval(0.8, 400)  # SE = sqrt(0.16 / 400) = 0.02
+    assert (low, high) == pytest.approx((0.8 - 0.0392, 0.8 + 0.0392), rel=1e-12)
+    assert accuracy_interval(1.0, 10) == (1.0, 1.0)
+    assert accuracy_interval(0.99, 5)[1] == 1.0
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        accuracy_interval(0.5, 0)
+    with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]"):
+        accuracy_interval(1.5, 10)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from nnlib import metrics
+
+    result = doctest.testmod(metrics, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

@@ -164,6 +164,22 @@ def test_plot_history_regression_has_only_a_loss_panel() -> None:
     assert len(plot_history(History(epoch=[1], train_loss=[1.0])).axes) == 1
 
 
+def test_plot_history_shows_a_regression_histories_mean_absolute_error() -> None:
+    """``fit`` records ``train_mae``/``val_mae`` for a regression loss."""
+    history = SimpleNamespace(
+        epoch=[1, 2],
+        train_loss=[2.0, 1.0],
+        val_loss=[2.5, 1.5],
+        train_accuracy=[],
+        val_accuracy=[],
+        train_mae=[1.2, 0.8],
+        val_mae=[1.4, 1.0],
+    )
+    _, mae_ax = plot_history(history).axes  # type: ignore[arg-type]
+    assert mae_ax.get_ylabel() == "mean absolute error"
+    assert [list(line.get_ydata()) for line in mae_ax.lines] == [[1.2, 0.8], [1.4, 1.0]]
+
+
 def test_confusion_matrix_rows_are_normalized() -> None:
     cm = np.array([[8, 2], [0, 0]])  # the second class never occurs: its row is 0
     fig = plot_confusion_matrix(cm, ["a", "b"])

@@ -153,3 +153,12 @@ def test_variance_weighting_is_only_for_r2(metric: Any) -> None:
 def test_r2_needs_two_samples() -> None:
     with pytest.raises(ValueError, match="at least 2 samples, got 1"):
         r2_score([1.0], [1.0])
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from nnlib import regression_metrics
+
+    result = doctest.testmod(regression_metrics)
+    assert result.attempted == 3 and result.failed == 0

@@ -124,7 +124,9 @@ def plot_confusion_matrix(
         cm = np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
     shown = np.ma.masked_array(cm, mask=np.eye(n, dtype=bool) & hide)
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
-    side = min(MAX_WIDTH, 2.6 + 0.11 * n)  # about 0.11 in (8 pt) per class
+    # Room for a number in each cell of a small matrix (0.45 in, about 32 pt); with
+    # many classes, about 0.11 in (8 pt) per class still fits a 9-pt label.
+    side = min(MAX_WIDTH, 2.4 + (0.45 if n <= 10 else 0.11) * n)
     with _style():
         fig, ax = plt.subplots(figsize=(side, side * 0.9))
         cmap = mpl.colormaps[SEQUENTIAL_CMAP].with_extremes(bad="0.85")

@@ -288,3 +288,14 @@ def test_importing_plots_does_not_import_tuning() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_cell_numbers_of_a_10_class_matrix_do_not_overlap() -> None:
+    fig = plot_confusion_matrix(_confusions(10))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 100
+    for i, box in enumerate(boxes):
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other), "cell numbers overlap"

@@ -161,3 +161,12 @@ def remove_stale_temporaries(
                     continue
                 removed.append(Path(entry.path))
     return removed
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as printed for a reader: relative to the current directory when it is
+    inside it, so that no output shows where the files live on this machine."""
+    path = Path(path)
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)

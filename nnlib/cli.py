@@ -37,13 +37,17 @@ import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any, NoReturn
 
 import numpy as np
 
 from . import data, metrics, report
-from ._files import atomic_write, atomic_write_text, remove_stale_temporaries
+from ._files import (
+    atomic_write,
+    atomic_write_text,
+    remove_stale_temporaries,
+    shown_path,
+)
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .dropout import Dropout
 from .history import History
@@ -494,55 +498,17 @@ def _check_regular_file(path: str, option: str) -> None:
         raise ValueError(f"{option} {path} is not a regular file")
 
 
-def _wilson_interval(correct: int, n: int) -> tuple[float, float]:
-    r"""The 95% Wilson score interval of a proportion, such as an accuracy.
-
-    With :math:`k` = ``correct`` of :math:`n`, :math:`\hat p = k / n` and
-    :math:`z = \Phi^{-1}(0.975) \approx 1.96`:
-
-    .. math:: \frac{\hat p + z^2/2n \pm z \sqrt{\hat p (1 - \hat p)/n + z^2/4n^2}}
-              {1 + z^2/n}
-
-    Unlike the normal approximation :math:`\hat p \pm z \sqrt{\hat p(1-\hat p)/n}` it
-    stays inside [0, 1] and keeps its coverage for small test sets and accuracies near
-    0 or 1.
-    """
-    z = NormalDist().inv_cdf(0.975)
-    p = correct / n
-    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return center - half, center + half
-
-
-def _shown(path: str | Path) -> str:
-    """``path`` for printing: relative to the current directory when inside it."""
-    path = Path(path)
-    if path.is_absolute() and path.is_relative_to(Path.cwd()):
-        return str(path.relative_to(Path.cwd()))
-    return str(path)
-
-
 def _summary(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     mapping: Mapping[int, str],
     report_path: Path | None,
 ) -> str:
-    """The block that ``train`` and ``evaluate`` print last: test accuracy with its 95%
-    interval, macro-F1 (the report's numbers), the number of test images, the report."""
-    results = report.evaluation_metrics(y_true, y_pred, mapping)
-    n = results["n_test"]
-    low, high = _wilson_interval(int(np.count_nonzero(y_true == y_pred)), n)
-    where = "not written (see --out)" if report_path is None else _shown(report_path)
-    return "\n".join(
-        [
-            f"Test accuracy  {results['accuracy']:.4f}  "
-            f"(95% interval {low:.4f} to {high:.4f}, Wilson score)",
-            f"Macro-F1       {results['macro']['f1-score']:.4f}",
-            f"Test images    {n:,}",
-            f"Report         {where}",
-        ]
+    """The block that ``train`` and ``evaluate`` print last (``report.summary``)."""
+    text = report.summary(
+        report.evaluation_metrics(y_true, y_pred, mapping), report_path
     )
+    return text if report_path is not None else text + "\nReport         not written"
 
 
 def _optimizer(config: dict[str, Any], n_train: int) -> Optimizer:
@@ -820,7 +786,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         n_train_used=len(x_train) + len(x_val),
     )
     written = [out / "model.npz", out / "history.json", paths["metrics"]]
-    print(f"Wrote {', '.join(_shown(p) for p in written)}")
+    print(f"Wrote {', '.join(shown_path(p) for p in written)}")
     print(_summary(dataset.y_test, y_pred, dataset.mapping, paths["html"]))
     return 0
 
@@ -867,7 +833,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             title=f"EMNIST {dataset.split}: evaluation",
             evaluation_only=True,
         )
-        print(f"Wrote {_shown(paths['metrics'])}")
+        print(f"Wrote {shown_path(paths['metrics'])}")
     print(
         _summary(y_test, y_pred, dataset.mapping, paths["html"] if args.out else None)
     )

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import __version__, metrics
-from ._files import atomic_write_text
+from ._files import atomic_write_text, shown_path
 from .history import History
 from .model import Sequential
 from .report_html import render_page
@@ -144,27 +144,29 @@ def source_revision() -> str:
 
 
 def summary(test: Mapping[str, Any], report: str | Path | None = None) -> str:
-    """The few lines a command prints after training or evaluating: the test score
-    (with its 95% interval, and macro-F1 for a classifier) and where the report is.
+    """The block ``train`` and ``evaluate`` print last: the test score (accuracy with
+    its 95% Wilson interval and macro-F1, or R², RMSE and MAE), the number of test
+    samples and, if given, where the report is (relative to the current directory).
 
     ``test`` is the ``"test"`` entry of ``metrics.json``
     (:func:`evaluation_metrics` or :func:`regression_metrics`).
     """
-    n = f"{test['n_test']:,} test images" if "accuracy" in test else "test samples"
     if "accuracy" in test:
         low, high = test["accuracy_95"]
         lines = [
-            f"Test accuracy {test['accuracy']:.2%} on {n} "
-            f"(95% interval {low:.1%} to {high:.1%})",
-            f"Macro-F1 {test['macro']['f1-score']:.4f}",
+            f"Test accuracy  {test['accuracy']:.4f}  "
+            f"(95% interval {low:.4f} to {high:.4f}, Wilson score)",
+            f"Macro-F1       {test['macro']['f1-score']:.4f}",
+            f"Test images    {test['n_test']:,}",
         ]
     else:
         lines = [
-            f"Test R² {test['r2']:.4f}, RMSE {test['rmse']:.4g}, MAE {test['mae']:.4g} "
-            f"on {test['n_test']:,} {n}"
+            f"Test R²        {test['r2']:.4f}",
+            f"RMSE, MAE      {test['rmse']:.4g}, {test['mae']:.4g}",
+            f"Test samples   {test['n_test']:,}",
         ]
     if report is not None:
-        lines.append(f"Report: {Path(report).name} in {Path(report).parent.name}/")
+        lines.append(f"Report         {shown_path(report)}")
     return "\n".join(lines)
 
 

@@ -809,12 +809,18 @@ def test_invalid_report_labels(
         classification_report([0, 1, 2], [0, 2, 1], n_classes=3, labels=labels)
 
 
-def test_accuracy_interval_is_the_normal_approximation() -> None:
-    """a ± 1.96 sqrt(a(1-a)/N), as chapter 11 derives it; clipped to [0, 1]."""
-    low, high = accuracy_interval(0.8, 400)  # SE = sqrt(0.16 / 400) = 0.02
-    assert (low, high) == pytest.approx((0.8 - 0.0392, 0.8 + 0.0392), rel=1e-12)
-    assert accuracy_interval(1.0, 10) == (1.0, 1.0)
-    assert accuracy_interval(0.99, 5)[1] == 1.0
+def test_accuracy_interval_is_the_wilson_score_interval() -> None:
+    """Equal to SciPy's Wilson interval of a binomial proportion; near the normal
+    approximation a ± 1.96 sqrt(a(1-a)/N) for a large N; inside [0, 1] always."""
+    from scipy.stats import binomtest
+
+    for correct, n in [(320, 400), (10, 10), (0, 7), (5, 9), (16_123, 18_800)]:
+        scipy = binomtest(correct, n).proportion_ci(method="wilson")
+        ours = accuracy_interval(correct / n, n, z=1.959963984540054)
+        assert ours == pytest.approx((scipy.low, scipy.high), rel=1e-9, abs=1e-12)
+    low, high = accuracy_interval(0.8, 100_000)
+    assert (low, high) == pytest.approx((0.8 - 0.00248, 0.8 + 0.00248), abs=5e-5)
+    assert accuracy_interval(1.0, 10)[1] == 1.0 and accuracy_interval(1.0, 10)[0] < 1
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         accuracy_interval(0.5, 0)
     with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]"):

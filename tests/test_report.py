@@ -412,15 +412,20 @@ def _no_git(*args, **kwargs):
     raise FileNotFoundError("git")
 
 
-def test_summary_lines(tmp_path: Path) -> None:
+def test_summary_lines(tmp_path: Path, monkeypatch) -> None:
+    """The block train and evaluate print: the report's numbers, the report's path
+    relative to the current directory (never where it lives on this machine)."""
     _, document = _full_report(tmp_path)
+    monkeypatch.chdir(tmp_path)
     text = summary(document["test"], tmp_path / "run" / "report.html")
-    low, high = document["test"]["accuracy_95"]
+    test = document["test"]
+    low, high = test["accuracy_95"]
     assert text.splitlines() == [
-        f"Test accuracy {document['test']['accuracy']:.2%} on 600 test images "
-        f"(95% interval {low:.1%} to {high:.1%})",
-        f"Macro-F1 {document['test']['macro']['f1-score']:.4f}",
-        "Report: report.html in run/",
+        f"Test accuracy  {test['accuracy']:.4f}  "
+        f"(95% interval {low:.4f} to {high:.4f}, Wilson score)",
+        f"Macro-F1       {test['macro']['f1-score']:.4f}",
+        "Test images    600",
+        f"Report         {Path('run', 'report.html')}",
     ]
 
 
@@ -457,7 +462,7 @@ def test_regression_report(tmp_path: Path) -> None:
     # no EMNIST command line for a regression run
     for absent in ("Per-class", "Confusion", "accuracy", "Misclassified", "Reproduce"):
         assert absent not in page
-    assert summary(test).startswith(f"Test R² {test['r2']:.4f}")
+    assert summary(test).startswith(f"Test R²        {test['r2']:.4f}")
 
 
 def test_regression_report_with_several_outputs(tmp_path: Path) -> None:

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from .history import History
     from .model import Sequential
 
-MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+MONITORS = (
+    "val_loss",
+    "val_accuracy",
+    "val_mae",
+    "train_loss",
+    "train_accuracy",
+    "train_mae",
+)
 
 
 class Callback:

@@ -139,3 +139,42 @@ def test_leaky_relu_rejects_alpha_outside_unit_interval(alpha):
         ValueError, match=r"alpha must be a finite number in \[0\.0, 1\.0\)"
     ):
         LeakyReLU(alpha)
+
+
+@pytest.mark.parametrize("make", [Sigmoid, Tanh])
+def test_changing_the_output_in_place_does_not_change_the_gradient(make):
+    """The caller owns the output; the backward pass must not depend on it being left
+    alone (Sigmoid and Tanh used to cache their output and derive from it)."""
+    z = np.linspace(-3, 3, 12).reshape(3, 4)
+    g = np.random.default_rng(0).standard_normal((3, 4))
+    expected = make().forward(z)
+    expected = g * (expected * (1 - expected) if make is Sigmoid else 1 - expected**2)
+    layer = make()
+    out = layer.forward(z)
+    out += 100.0
+    np.testing.assert_allclose(layer.backward(g), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [ReLU, lambda: LeakyReLU(0.1), Sigmoid, Tanh])
+def test_infer_equals_forward_and_leaves_the_backward_cache_alone(make):
+    """``infer`` gives forward's evaluation output bit for bit, and a backward pass
+    after it still uses the batch of the last ``forward`` (predictions made between
+    a forward and its backward, e.g. from another thread, must not change it)."""
+    rng = np.random.default_rng(0)
+    x, other = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    g = rng.standard_normal((5, 4)).astype(np.float32)
+    layer = make()
+    out = layer.forward(x)
+    expected = layer.backward(g)
+    layer.forward(x)
+    assert np.array_equal(layer.infer(other), make().forward(other))
+    assert np.array_equal(layer.backward(g), expected)
+    assert np.array_equal(layer.infer(x), out)
+
+
+@pytest.mark.parametrize("make", [ReLU, LeakyReLU, Sigmoid, Tanh])
+def test_backward_without_input_gradient_returns_none(make):
+    """First in a network, an activation has nothing to compute for backward."""
+    layer = make()
+    layer.forward(np.ones((2, 3)))
+    assert layer.backward(np.ones((2, 3)), input_grad=False) is None

@@ -232,3 +232,35 @@ def test_config_rebuilds_an_equivalent_layer():
     }
     assert rebuilt.params["W"].dtype == np.float64
     assert repr(layer) == "Dense(n_in=3, n_out=5, init='glorot', dtype='float64')"
+
+
+def test_infer_equals_forward_and_leaves_the_backward_cache_alone():
+    """``infer`` is ``X W + b`` without caching ``X``: a backward after it still uses
+    the input of the last ``forward``."""
+    rng = np.random.default_rng(0)
+    layer = Dense(4, 3, rng=1)
+    x, other = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    g = rng.standard_normal((5, 3)).astype(np.float32)
+    layer.forward(x)
+    assert np.array_equal(layer.infer(other), layer.forward(other))
+    layer.forward(x)
+    layer.infer(other)
+    layer.backward(g)
+    np.testing.assert_array_equal(layer.grads["W"], x.T @ g)
+
+
+def test_parameter_shapes_come_from_the_config_alone():
+    """What a model file must hold for a Dense layer, known before building one."""
+    config = Dense(3, 5).get_config()
+    assert Dense.parameter_shapes(config) == {"W": (3, 5), "b": (5,)}
+    with pytest.raises(TypeError, match="n_in must be an integer >= 1"):
+        Dense.parameter_shapes({**config, "n_in": 3.5})
+
+
+def test_output_shape_checks_the_input_width():
+    """``output_shape`` is how Sequential and fit check connections and data widths."""
+    layer = Dense(3, 5)
+    assert layer.output_shape((3,)) == (5,)
+    assert layer.output_shape((None,)) == (5,)  # a width not known yet
+    with pytest.raises(ValueError, match=r"Dense\(3, 5\) expected input with 3 "):
+        layer.output_shape((4,))

@@ -129,3 +129,20 @@ def test_p_must_be_a_number():
     """A string p is a TypeError, not a confusing comparison error later."""
     with pytest.raises(TypeError, match="p must be a number"):
         Dropout("0.5")  # type: ignore[arg-type]
+
+
+def test_infer_is_the_identity_and_draws_no_mask():
+    """Evaluation neither masks nor advances the generator, so predictions during
+    training (e.g. validation) leave the sequence of training masks unchanged."""
+    layer = Dropout(0.5, rng=0)
+    x = np.ones((4, 6))
+    state = layer.rng.bit_generator.state
+    assert layer.infer(x) is x
+    assert layer.rng.bit_generator.state == state
+    assert layer.generators() == {"dropout": layer.rng}
+
+
+def test_backward_without_input_gradient_returns_none():
+    layer = Dropout(0.5, rng=0)
+    layer.forward(np.ones((2, 3)), training=True)
+    assert layer.backward(np.ones((2, 3)), input_grad=False) is None

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
 
-from nnlib import MeanSquaredError, SoftmaxCrossEntropy
+from nnlib import SGD, MeanSquaredError, SoftmaxCrossEntropy, evaluate, fit, mlp
 from nnlib.gradcheck import gradcheck_loss
 
 # Float64 central differences (eps = 1e-6) on an O(1) loss are accurate to ~1e-10 relative;
@@ -149,15 +149,26 @@ def test_only_cross_entropy_is_a_classification_loss():
 
 
 # ---------------------------------------------------------------------- errors
+# ``forward`` trusts its batch: targets are checked once per data set, by
+# ``Loss.check_targets``, which ``fit`` and ``evaluate`` call before the first batch.
+
+F32 = np.dtype(np.float32)
+
+
+def ce_targets(labels, n_outputs: int = 3) -> np.ndarray:
+    return SoftmaxCrossEntropy().check_targets(
+        np.array(labels), n_outputs, F32, "labels"
+    )
 
 
 @pytest.mark.parametrize(("labels", "bad"), [([0, 3], 3), ([-1, 1], -1)])
 def test_cross_entropy_rejects_labels_out_of_range(labels, bad):
-    """With 3 classes, labels must be 0, 1 or 2; the message shows the range and the culprit."""
+    """With 3 classes, labels must be 0, 1 or 2; the message shows the range and the
+    culprit."""
     with pytest.raises(
         ValueError, match=rf"labels must be in \[0, 3\), got label {bad}"
     ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array(labels))
+        ce_targets(labels)
 
 
 def test_cross_entropy_rejects_float_labels():
@@ -165,7 +176,7 @@ def test_cross_entropy_rejects_float_labels():
     with pytest.raises(
         TypeError, match="labels must hold integer class labels, got dtype float64"
     ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
+        ce_targets([0.0, 1.0])
 
 
 def test_cross_entropy_rejects_one_hot_labels():
@@ -174,35 +185,83 @@ def test_cross_entropy_rejects_one_hot_labels():
         ValueError,
         match=r"labels must be a 1-D array of class labels, got shape \(2, 3\)",
     ):
-        SoftmaxCrossEntropy().forward(
-            np.zeros((2, 3)), np.eye(3, dtype=np.int64)[[0, 1]]
+        ce_targets(np.eye(3, dtype=np.int64)[[0, 1]])
+
+
+def test_wrong_number_of_targets_is_refused_at_the_boundary(toy_data):
+    """The label count must match the number of samples (it used to be checked
+    against the logits of every batch)."""
+    x, y = toy_data
+    with pytest.raises(ValueError, match="evaluate: x has 48 samples but y has 47"):
+        evaluate(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), x, y[:-1])
+
+
+def test_nan_logits_stop_training_with_a_floating_point_error(toy_data):
+    """NaN logits (here from NaN weights) make the loss NaN, which ``fit`` reports
+    naming epoch and batch (the loss used to scan every batch's logits itself)."""
+    x, y = toy_data
+    model = mlp(6, [4], 3, rng=0)
+    model.layers[-1].params["b"][0] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan at epoch 1, batch 1"):
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            progress=False,
         )
 
 
-def test_cross_entropy_rejects_wrong_number_of_labels():
-    """The label count must match the number of logit rows."""
-    with pytest.raises(
-        ValueError, match="labels has 3 labels but the outputs have 2 rows"
-    ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 1, 2]))
-
-
-def test_cross_entropy_rejects_nan_logits():
-    """NaN logits are reported with the index of the first bad entry."""
-    logits = np.zeros((2, 3))
-    logits[1, 0] = np.nan
-    with pytest.raises(
-        ValueError, match=r"logits contains NaN or inf \(first at index \(1, 0\)"
-    ):
-        SoftmaxCrossEntropy().forward(logits, np.array([0, 1]))
+@pytest.mark.parametrize(
+    "loss, target",
+    [
+        (SoftmaxCrossEntropy(), np.zeros(0, np.int64)),
+        (MeanSquaredError(), np.zeros((0, 3))),
+    ],
+    ids=["cross_entropy", "mse"],
+)
+def test_empty_data_is_a_clear_value_error(loss, target):
+    """The mean over N = 0 samples used to be NaN (with RuntimeWarnings); an empty
+    data set is refused before any batch."""
+    with pytest.raises(ValueError, match=r"x must be a non-empty batch .* \(0, 3\)"):
+        evaluate(mlp(3, [], 3, rng=0), loss, np.zeros((0, 3)), target)
 
 
 def test_mse_rejects_mismatched_shapes_with_a_hint_for_1d_targets():
-    """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a hint."""
+    """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a
+    hint."""
     with pytest.raises(
-        ValueError, match=r"same shape as the output \(3, 1\), got \(3,\).*reshape"
+        ValueError, match=r"same shape as the outputs \(N, 1\), got \(3,\).*reshape"
     ):
-        MeanSquaredError().forward(np.zeros((3, 1)), np.zeros(3))
+        MeanSquaredError().check_targets(np.zeros(3), 1, F32, "y")
+
+
+def test_mse_float64_targets_keep_a_float32_model_in_float32():
+    """Targets are cast to the model's dtype once, at the boundary, so the gradient
+    and the whole backward pass stay float32 (float64 targets used to promote them,
+    doubling the cost of every later product)."""
+    model = mlp(3, [4], 2, activation="tanh", rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    target64 = np.random.default_rng(2).standard_normal((5, 2))
+    loss = MeanSquaredError()
+    target = loss.check_targets(target64, 2, model.dtype, "y")
+    assert target.dtype == np.float32
+    value = loss.forward(model.forward(x), target)
+    grad = loss.backward()
+    assert grad.dtype == np.float32
+    assert model.backward(grad).dtype == np.float32
+    expected = np.mean((model.forward(x).astype(np.float64) - target64) ** 2)
+    assert value == pytest.approx(expected, rel=1e-5)  # the value is still the MSE
+
+
+def test_mse_target_that_overflows_the_model_dtype_is_refused():
+    """A finite float64 target beyond float32's range would become inf after the
+    cast."""
+    with pytest.raises(ValueError, match="too large for the model's dtype float32"):
+        MeanSquaredError().check_targets(np.array([[1e300]]), 1, F32, "y")
 
 
 @pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])

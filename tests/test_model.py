@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from nnlib import (
     Dense,
     Dropout,
+    Layer,
     LeakyReLU,
     Loss,
     MeanSquaredError,
@@ -277,6 +278,57 @@ def test_mismatched_dense_widths_name_the_layer_index():
         Sequential([Dense(3, 4), ReLU(), Dense(5, 3)])
 
 
+def test_layers_with_different_dtypes_are_refused():
+    """float32 then float64 used to report dtype float32 while outputting float64."""
+    with pytest.raises(
+        ValueError,
+        match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] .* float32",
+    ):
+        Sequential([Dense(3, 4), ReLU(), Dense(4, 2, dtype=np.float64)])
+
+
+class Scale(Layer):
+    """A layer type Sequential has never heard of: ``y = x * s``, ``s: (n,)``."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n_in = n
+        self.params = {"s": np.ones(n, np.float32)}
+        self.grads = {"s": np.zeros(n, np.float32)}
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["s"]
+
+    def backward(self, grad_out, *, input_grad=True):
+        self.grads["s"][...] = (grad_out * self._x).sum(axis=0)
+        return grad_out * self.params["s"] if input_grad else None
+
+    def output_shape(self, input_shape):
+        if input_shape[-1] not in (None, self.n_in):
+            raise ValueError(f"Scale({self.n_in}) got {input_shape}")
+        return input_shape
+
+    def __str__(self) -> str:
+        return f"Scale({self.n_in})"
+
+
+def test_sequential_asks_the_layer_interface_not_the_class():
+    """A new layer type needs no change to Sequential: connections, the input width,
+    the first layer's skipped input gradient and the summary come from the layer."""
+    with pytest.raises(
+        ValueError, match=r"layers\[1\] is Scale\(5\) but the previous layer outputs 4"
+    ):
+        Sequential([Dense(3, 4), Scale(5)])
+    model = Sequential([Scale(3), Dense(3, 2)])
+    assert model.n_inputs == 3 and "1: Dense" in model.summary()
+    x = np.ones((2, 3), np.float32)
+    model.forward(x, training=True)
+    assert model.backward(np.ones((2, 2), np.float32), input_grad=False) is None
+    assert model.layers[0].grads["s"].any()  # its parameters still got gradients
+    np.testing.assert_array_equal(model.infer(x), model.forward(x))  # default infer
+
+
 def test_sequential_needs_layers():
     """An empty model, or something that is not a Layer, is refused with its position."""
     with pytest.raises(ValueError, match="at least one layer"):
@@ -298,20 +350,31 @@ def test_forward_with_wrong_number_of_features_names_the_layer():
         model.forward(np.zeros((128, 785), dtype=np.float32))
 
 
-def test_forward_rejects_nan_inputs():
-    """NaN inputs are refused before any computation, with the first bad index."""
+def test_predict_rejects_nan_inputs():
+    """NaN inputs are refused before any computation, with the first bad index.
+
+    ``forward`` trusts its batch; ``predict`` (like ``fit`` and ``evaluate``) is the
+    boundary that checks the whole input once."""
     x = np.zeros((3, 4), dtype=np.float32)
     x[2, 1] = np.nan
     with pytest.raises(
         ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"
     ):
-        mlp(4, [3], 2).forward(x)
+        mlp(4, [3], 2).predict(x)
 
 
-def test_forward_rejects_integer_inputs():
+def test_predict_rejects_integer_inputs():
     """Integer arrays (e.g. labels passed by mistake) are a TypeError."""
-    with pytest.raises(TypeError, match="x must be a floating-point array"):
-        mlp(4, [3], 2).forward(np.zeros((3, 4), dtype=np.int64))
+    with pytest.raises(TypeError, match="x must be float or uint8 images"):
+        mlp(4, [3], 2).predict(np.zeros((3, 4), dtype=np.int64))
+
+
+def test_predict_rejects_the_wrong_number_of_features():
+    """Checked once for the whole input, naming the layer (as Dense.forward does)."""
+    with pytest.raises(
+        ValueError, match=r"Dense\(4, 3\) expected input with 4 features, .*\(5,\)"
+    ):
+        mlp(4, [3], 2).predict_proba(np.zeros((3, 5), dtype=np.float32))
 
 
 def test_mlp_rejects_unknown_activation():

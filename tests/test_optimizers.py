@@ -8,11 +8,13 @@ Then: weight decay, schedules, argument checks, where the state lives, and check
 from __future__ import annotations
 
 import copy
+import math
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from nnlib import SGD, Adam, Layer, RMSProp, SoftmaxCrossEntropy, mlp
+from nnlib import SGD, Adam, Dense, Layer, RMSProp, SoftmaxCrossEntropy, mlp
 from nnlib.schedules import StepDecay
 
 # The expected numbers below are rounded to 8-9 significant digits in the comments; rtol 1e-7
@@ -136,6 +138,33 @@ def test_adam_weight_decay_enters_before_the_moments():
     )
 
 
+@pytest.mark.parametrize("make", [SGD, Adam, RMSProp], ids=["sgd", "adam", "rmsprop"])
+def test_weight_decay_allocates_no_new_array_per_step(make):
+    """`grad + wd * w` used to allocate two (500, 500) arrays per step; traced peak
+    << 1 MB."""
+    layer = Dense(500, 500, rng=0)
+    layer.grads["W"][...] = 1.0
+    opt = make(0.01, weight_decay=0.1)
+    opt.step(layer)  # the first step creates the optimizer's buffers
+    tracemalloc.start()
+    try:
+        opt.step(layer)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < layer.params["W"].nbytes // 10
+
+
+def test_weight_decay_step_equals_the_textbook_formula_bit_for_bit():
+    """w <- w - lr (g + lambda w), computed in float32 exactly as the expression
+    evaluates."""
+    layer = Dense(3, 2, rng=0)
+    layer.grads["W"][...] = np.random.default_rng(1).standard_normal((3, 2))
+    w, g = layer.params["W"].copy(), layer.grads["W"].copy()
+    SGD(0.1, weight_decay=0.01).step(layer)
+    np.testing.assert_array_equal(layer.params["W"], w - (g + 0.01 * w) * 0.1)
+
+
 def test_schedule_sets_the_learning_rate_of_each_step():
     """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses 0.25.
     With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 → 7 → 6.75."""
@@ -186,6 +215,19 @@ def test_bad_hyperparameters_are_rejected_by_name(make, name):
     """Each hyper-parameter outside its range is a ValueError whose message starts with its name."""
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number in"):
         make()
+
+
+@pytest.mark.parametrize("bad", [-0.5, math.nan, math.inf])
+def test_bad_schedule_factor_is_refused_naming_the_step(bad):
+    """A factor that is negative, NaN or inf would silently corrupt every parameter."""
+    layer = Dense(3, 2, rng=0)
+    opt = SGD(0.1, schedule=lambda t: bad if t == 2 else 1.0)
+    opt.step(layer)
+    opt.step(layer)
+    before = layer.params["W"].copy()
+    with pytest.raises(ValueError, match="at step 2 must be a finite number"):
+        opt.step(layer)
+    np.testing.assert_array_equal(layer.params["W"], before)  # nothing was updated
 
 
 def test_schedule_must_be_callable():
@@ -250,6 +292,24 @@ def test_state_dict_round_trip_continues_identically(make, tmp_path):
             o.step(m)
     for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True):
         assert np.array_equal(a.value, b.value), a.name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.1)],
+    ids=["momentum", "adam"],
+)
+def test_state_dict_is_a_snapshot(make):
+    """The arrays returned by state_dict do not change when training continues."""
+    layer = Dense(3, 2, rng=0)
+    layer.grads["W"][...] = 1.0
+    opt = make()
+    opt.step(layer)
+    snapshot = opt.state_dict()
+    frozen = {k: v.copy() for k, v in snapshot.items()}
+    opt.step(layer)
+    for key, value in snapshot.items():
+        np.testing.assert_array_equal(value, frozen[key], err_msg=key)
 
 
 def test_reusing_an_optimizer_for_a_different_model_is_an_error():

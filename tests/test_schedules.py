@@ -92,3 +92,9 @@ def test_bad_arguments_are_rejected_by_name(make, message):
     """Each bad schedule argument is a ValueError naming it."""
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_schedule_may_return_a_zero_dimensional_array() -> None:
+    """np.cos of a 0-d array is a 0-d array, not a float: accepted as a factor."""
+    opt = SGD(0.1, schedule=lambda t: np.cos(np.array(0.0)))
+    assert opt.current_lr == pytest.approx(0.1)

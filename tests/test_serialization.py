@@ -8,13 +8,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
 
 import numpy as np
 import pytest
 
-from nnlib import Sequential, mlp
+from nnlib import Sequential, mlp, serialization
 from nnlib.serialization import _digest
 
 ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh"]
@@ -248,3 +250,114 @@ def test_saved_file_gets_ordinary_permissions(tmp_path):
         tmp_path / "plain.npz"
     ).stat().st_mode & 0o777 == expected  # the reference behaviour
     assert (tmp_path / "model.npz").stat().st_mode & 0o777 == expected
+
+
+# ---------------------------------------------------------------------- forged files
+# The digest is a checksum, not a signature: anyone can recompute it. These files pass
+# it, so they test the loader's own checks.
+
+
+def forge(path, architecture: dict | str, arrays: dict[str, np.ndarray]) -> None:
+    """Write a model file with a *valid* digest."""
+    text = architecture if isinstance(architecture, str) else json.dumps(architecture)
+    np.savez(
+        path,
+        architecture=np.array(text),
+        sha256=np.array(_digest(text, arrays)),
+        **arrays,
+    )
+
+
+def dense_spec(n_in: int, n_out: int) -> dict:
+    return {
+        "type": "Dense",
+        "config": {"n_in": n_in, "n_out": n_out, "init": "he", "dtype": "float32"},
+    }
+
+
+@pytest.fixture
+def layer_spy(monkeypatch) -> list[str]:
+    """Record every layer the loader constructs."""
+    built: list[str] = []
+    for name, cls in serialization.LAYER_TYPES.items():
+
+        def init(self, *args, _init=cls.__init__, _name=name, **kwargs):
+            built.append(_name)
+            _init(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", init)
+    return built
+
+
+def test_npy_file_is_refused_with_a_value_error(tmp_path):
+    """np.load returns a bare array for .npy, which used to fail with a
+    context-manager TypeError."""
+    path = tmp_path / "weights.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(
+        ValueError, match=r"not a readable nnlib model file.*not an \.npz archive"
+    ):
+        Sequential.load(path)
+
+
+def test_architecture_shapes_are_checked_before_any_layer_is_built(tmp_path, layer_spy):
+    """A forged architecture declaring a far larger Dense than the stored arrays is
+    refused, naming the parameter, before a single layer (with its random initial
+    weights) is built."""
+    path = tmp_path / "forged.npz"
+    arrays = {"0.W": np.zeros((4, 3), np.float32), "0.b": np.zeros(3, np.float32)}
+    forge(
+        path, {"format": serialization.FORMAT, "layers": [dense_spec(4000, 3)]}, arrays
+    )
+    with pytest.raises(
+        ValueError, match=r"parameter 0\.W of shape \(4000, 3\).*stores shape \(4, 3\)"
+    ):
+        Sequential.load(path)
+    assert layer_spy == []
+
+
+def test_number_of_arrays_is_checked_before_any_layer_is_built(tmp_path, layer_spy):
+    """An architecture with an extra Dense layer needs four arrays, the file holds
+    two."""
+    path = tmp_path / "forged.npz"
+    arrays = {"0.W": np.zeros((4, 3), np.float32), "0.b": np.zeros(3, np.float32)}
+    layers = [dense_spec(4, 3), {"type": "ReLU", "config": {}}, dense_spec(3, 2)]
+    forge(path, {"format": serialization.FORMAT, "layers": layers}, arrays)
+    with pytest.raises(ValueError, match=r"holds 2 parameter arrays .* needs 4"):
+        Sequential.load(path)
+    assert layer_spy == []
+
+
+def test_array_header_declaring_terabytes_is_a_value_error(tmp_path, layer_spy):
+    """A 300-byte entry whose .npy header declares a (2^20, 2^20) float32 array (the
+    shape its architecture declares too) used to raise MemoryError from np.load; the
+    header disagrees with the entry's size in the zip directory, so it is refused
+    before anything is allocated or built."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**20, 2**20)}
+    )
+    text = json.dumps(
+        {"format": serialization.FORMAT, "layers": [dense_spec(2**20, 2**20)]}
+    )
+    path = tmp_path / "bomb.npz"
+    np.savez(path, architecture=np.array(text), sha256=np.array("0" * 64))
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("0.W.npy", header.getvalue() + b"\0" * 16)
+        z.writestr("0.b.npy", header.getvalue() + b"\0" * 16)
+    with pytest.raises(ValueError, match="not a readable nnlib model file"):
+        Sequential.load(path)
+    assert layer_spy == []
+
+
+def test_architecture_entry_without_config_is_a_value_error(tmp_path) -> None:
+    """A malformed layer entry (no "config") is reported as an invalid architecture."""
+    path = tmp_path / "m.npz"
+    mlp(3, [4], 2, rng=0).save(path)
+    with np.load(path, allow_pickle=False) as f:
+        spec = json.loads(str(f["architecture"]))
+        arrays = {k: f[k] for k in f.files if k not in ("architecture", "sha256")}
+    del spec["layers"][1]["config"]  # the ReLU
+    forge(path, spec, arrays)
+    with pytest.raises(ValueError, match="invalid architecture"):
+        Sequential.load(path)

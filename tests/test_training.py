@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
-import copy
+import sys
+import threading
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import train_test_split
 
 from nnlib import (
@@ -487,77 +489,105 @@ def test_fit_rejects_mismatched_lengths_and_integer_inputs(toy_data):
         )
 
 
-# ---------------------------------------------------------------------- History
-
-
-def test_history_continues_epoch_numbering(toy_data):
-    """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4 and 5."""
+def test_validation_data_that_is_not_a_pair_is_a_clear_type_error(toy_data):
+    """``validation_data=x_val`` used to fail with "too many values to unpack"."""
     x, y = toy_data
-    model, opt = mlp(6, [4], 3, rng=0), Adam(0.01)
+    with pytest.raises(
+        TypeError,
+        match=r"validation_data must be a pair \(x_val, y_val\), got an "
+        r"array of shape \(48, 6\)",
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            validation_data=x,
+        )
+
+
+# ---------------------------------------------------------------------- regression metric
+
+
+def test_regression_history_records_the_mean_absolute_error():
+    """A regression run has a metric besides the loss: the mean absolute error per
+    epoch, train and validation, equal to scikit-learn's on the same predictions."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 3)).astype(np.float32)
+    y = x @ rng.standard_normal((3, 2)) + 0.1 * rng.standard_normal((60, 2))
+    model = mlp(3, [8], 2, activation="tanh", rng=1)
     history = quiet_fit(
-        model, SoftmaxCrossEntropy(), opt, x, y, epochs=3, batch_size=16, rng=0
-    )
-    same = quiet_fit(
         model,
-        SoftmaxCrossEntropy(),
-        opt,
-        x,
-        y,
-        epochs=2,
-        batch_size=16,
-        rng=1,
-        history=history,
-    )
-    assert same is history
-    assert history.epoch == [1, 2, 3, 4, 5]
-    assert len(history.train_loss) == len(history.train_accuracy) == len(history) == 5
-
-
-def test_history_json_round_trip(tmp_path, toy_data):
-    """to_json writes the file and returns the text; from_json restores an equal History."""
-    x, y = toy_data
-    history = quiet_fit(
-        mlp(6, [4], 3, rng=0),
-        SoftmaxCrossEntropy(),
+        MeanSquaredError(),
         Adam(0.01),
-        x,
-        y,
+        x[:40],
+        y[:40],
         epochs=3,
-        batch_size=16,
-        rng=0,
-        validation_data=(x, y),
+        batch_size=8,
+        rng=2,
+        validation_data=(x[40:], y[40:]),
     )
-    text = history.to_json(tmp_path / "history.json")
-    assert (tmp_path / "history.json").read_text() == text
-    restored = History.from_json(text)
-    assert (
-        restored == history
-    )  # dataclass equality: every field, floats exactly (JSON repr)
-    assert restored.metrics() == history.metrics()
+    assert len(history.train_mae) == len(history.val_mae) == 3
+    assert history.train_accuracy == history.val_accuracy == []
+    expected = mean_absolute_error(y[40:], model.infer(x[40:]).astype(np.float64))
+    assert history.val_mae[-1] == pytest.approx(expected, rel=1e-5)  # float32 model
+    assert history.best_epoch("val_mae") in history.epoch
 
 
-def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
-    """best_epoch minimises losses, maximises accuracies, and refuses empty entries."""
-    history = History(
-        epoch=[1, 2, 3, 4],
-        val_loss=[0.9, 0.5, 0.7, 0.6],
-        val_accuracy=[0.5, 0.7, 0.8, 0.6],
-    )
-    assert history.best_epoch() == 2  # default monitor: val_loss, lower is better
-    assert history.best_epoch("val_accuracy") == 3  # accuracy: higher is better
-    with pytest.raises(ValueError, match="history has no 'train_loss' values"):
-        history.best_epoch("train_loss")
+# ---------------------------------------------------------------------- threads
 
 
-def test_best_epoch_reports_epoch_numbers_of_a_continued_run():
-    """best_epoch returns an epoch number, not a list index."""
-    history = History(epoch=[6, 7, 8], val_loss=[0.3, 0.2, 0.25])
-    assert history.best_epoch() == 7
+def test_predicting_in_another_thread_does_not_disturb_fit():
+    """Issue 13.12: ``predict`` and ``evaluate`` in one thread while ``fit`` trains the
+    same model (and loss object) in another used to overwrite the layers' cached
+    inputs between a forward and its backward: a crash, or with equal batch sizes
+    silently mixed gradients. Inference now caches nothing, so the run ends with
+    exactly the weights of an undisturbed one."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2048, 100)).astype(np.float32)
+    y = rng.integers(0, 4, 2048)
+    loss = SoftmaxCrossEntropy()
 
+    def train(model):
+        return quiet_fit(
+            model,
+            loss,
+            Adam(0.01),
+            x,
+            y,
+            epochs=2,
+            batch_size=32,
+            rng=0,
+            validation_data=(x[:64], y[:64]),
+        )
 
-def test_histories_are_independent():
-    """Each History has its own lists (no shared mutable default)."""
-    a, b = History(), History()
-    a.epoch.append(1)
-    assert b.epoch == []
-    assert copy.deepcopy(a) == a
+    reference = mlp(100, [128], 4, dropout=0.2, rng=0)
+    train(reference)
+    model = mlp(100, [128], 4, dropout=0.2, rng=0)
+    stop, errors, calls = threading.Event(), [], [0]
+
+    def predict_meanwhile():
+        while not stop.is_set():
+            try:
+                model.predict(x[:37])
+                evaluate(model, loss, x[:64], y[:64], batch_size=32)
+                calls[0] += 1
+            except Exception as err:  # reported below, with the run's own result
+                errors.append(err)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    thread = threading.Thread(target=predict_meanwhile)
+    thread.start()
+    try:
+        train(model)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert errors == [] and calls[0] > 0
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert np.array_equal(a.value, b.value), a.name

@@ -14,8 +14,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from nnlib import SGD, Adam, Dense, Layer, RMSProp, SoftmaxCrossEntropy, mlp
-from nnlib.schedules import StepDecay
+from nnlib import SGD, Adam, Dense, Layer, RMSProp, SoftmaxCrossEntropy, fit, mlp
+from nnlib.optimizers import AdamW
+from nnlib.schedules import CosineDecay, StepDecay
 
 # The expected numbers below are rounded to 8-9 significant digits in the comments; rtol 1e-7
 # accepts that rounding, while any mistake in a rule (a missing bias correction, eps in the wrong
@@ -51,7 +52,7 @@ def test_sgd_two_steps_by_hand():
     np.testing.assert_allclose(
         step_with(opt, model, [0.1, 0.2]), [0.94, -0.995], rtol=RTOL
     )
-    assert opt.state == {}  # plain SGD needs no per-parameter state
+    assert set(opt.state_dict()) == {"iterations"}  # plain SGD has no slots to save
 
 
 def test_sgd_momentum_two_steps_by_hand():
@@ -247,8 +248,9 @@ def backprop(model, x, y) -> None:
 
 
 def test_state_lives_in_the_optimizer_not_on_the_layers():
-    """After an Adam step, ``optimizer.state`` holds m and v for every parameter (same shape and
-    dtype as the parameter), and no layer gained any attribute."""
+    """After an Adam step, ``optimizer.state`` holds m and v (and a scratch buffer) for
+    every parameter, of the parameter's shape and dtype; no layer gained any attribute;
+    ``state_dict`` saves the slots m and v, not the buffer."""
     model = mlp(4, [5], 3, rng=0)
     x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
     y = np.arange(6) % 3
@@ -259,9 +261,12 @@ def test_state_lives_in_the_optimizer_not_on_the_layers():
     assert [set(vars(layer)) for layer in model.layers] == before
     assert set(opt.state) == {"0.W", "0.b", "2.W", "2.b"}
     for p in model.parameters():
-        assert set(opt.state[p.name]) == {"m", "v"}
+        assert set(opt.state[p.name]) == {"m", "v", "scratch"}
         for slot in opt.state[p.name].values():
             assert slot.shape == p.value.shape and slot.dtype == p.value.dtype
+    assert set(opt.state_dict()) == {"iterations"} | {
+        f"{p.name}/{slot}" for p in model.parameters() for slot in ("m", "v")
+    }
 
 
 @pytest.mark.parametrize(
@@ -327,6 +332,94 @@ def test_reusing_an_optimizer_for_a_different_model_is_an_error():
         opt.step(second)
 
 
+# ---------------------------------------------------------------------- textbook forms
+
+OPTIMIZERS = {
+    "sgd": lambda **kw: SGD(0.1, **kw),
+    "momentum": lambda **kw: SGD(0.05, momentum=0.9, **kw),
+    "rmsprop": lambda **kw: RMSProp(0.01, **kw),
+    "adam": lambda **kw: Adam(0.05, **kw),
+    "adamw": lambda **kw: AdamW(0.05, **kw),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("schedule", [None, CosineDecay(6, 0.1)], ids=["const", "cos"])
+def test_in_place_update_equals_the_textbook_update(name, weight_decay, schedule):
+    """Eight steps of ``step`` (in place, preallocated buffers, folded constants) on a
+    float64 parameter against ``textbook_update`` (new arrays, the formula as
+    printed), with random gradients: the same numbers up to rounding (rtol 1e-12;
+    the two orders of operations round differently, a wrong rule differs at 1e-2)."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((3, 4))
+    model = one_parameter(list(w0.ravel()))
+    opt = OPTIMIZERS[name](weight_decay=weight_decay, schedule=schedule)
+    reference = copy.deepcopy(opt)
+    w, slots = w0.ravel().copy(), {s: np.zeros(w0.size) for s in opt.slots}
+    for _ in range(8):
+        g = rng.standard_normal(w0.size)
+        lr = reference.current_lr
+        reference.iterations += 1
+        if not isinstance(opt, AdamW):  # L2 decay enters the gradient
+            g_rule = g + weight_decay * w
+        else:  # AdamW: decoupled, inside the rule
+            g_rule = g
+        w, slots = reference.textbook_update(w, g_rule, slots, lr)
+        step_with(opt, model, list(g))
+    assert not np.allclose(w, w0.ravel(), atol=1e-3)  # the weights really moved
+    np.testing.assert_allclose(model.params["w"], w, rtol=1e-12, atol=1e-14)
+    for slot, value in slots.items():
+        np.testing.assert_allclose(opt.state["w"][slot], value, rtol=1e-12, atol=1e-14)
+
+
+def test_adamw_decays_every_weight_by_the_same_factor():
+    """With a zero gradient Adam's step is 0 (m = v = 0), so AdamW only shrinks:
+    w ← (1 − ηλ) w, whatever the scale of each weight; Adam with L2 instead divides
+    λw by sqrt(v̂) and moves every weight by about η (sign(w) η)."""
+    model, opt = one_parameter([4.0, -0.001]), AdamW(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(step_with(opt, model, [0.0, 0.0]), [3.8, -0.00095])
+    model, opt = one_parameter([4.0, -0.001]), Adam(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.0, 0.0]), [3.9, -0.001 + 0.1], rtol=1e-4
+    )  # eps = 1e-8 next to |λw| = 5e-4 makes the small weight's step 2e-5 shorter
+
+
+@pytest.mark.parametrize("make", [RMSProp, Adam, AdamW])
+def test_float16_models_train_with_adaptive_optimizers(make, toy_data):
+    """Issue 13.6: in float16, eps = 1e-8 rounds to 0 and small g**2 underflow, so
+    Adam's and RMSProp's steps divided by zero and every float16 run failed (blaming
+    the learning rate). Their slots are kept in float32 now; the parameters stay
+    float16 and the loss falls."""
+    x, y = toy_data
+    assert np.float16(1e-8) == 0  # the reason
+    model = mlp(6, [16], 3, rng=0, dtype=np.float16)
+    opt = make(1e-2)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        opt,
+        x.astype(np.float16),
+        y,
+        epochs=5,
+        batch_size=8,
+        rng=0,
+        progress=False,
+    )
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert all(p.value.dtype == np.float16 for p in model.parameters())
+    assert all(s.dtype == np.float32 for st in opt.state.values() for s in st.values())
+
+
+def test_loading_another_optimizers_state_is_an_error():
+    """Adam's m and v mean nothing to SGD with momentum: refused, naming the slot."""
+    layer = Dense(3, 2, rng=0)
+    adam = Adam(0.1)
+    adam.step(layer)
+    with pytest.raises(ValueError, match=r"slot 'm', but SGD keeps \('velocity',\)"):
+        SGD(0.1, momentum=0.9).load_state_dict(adam.state_dict())
+
+
 # ---------------------------------------------------------------------- optional: PyTorch
 
 
@@ -361,6 +454,26 @@ def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
     )
     assert not np.allclose(expected, w0, atol=0.1)  # the weights really moved
     np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_adamw_matches_torch_over_several_steps():
+    """Optional cross-check of AdamW against PyTorch's ``torch.optim.AdamW`` (skipped
+    without torch): same weights and gradients, 10 steps, float64, agreement ~1e-12."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w0, target = rng.standard_normal(5), rng.standard_normal(5)
+    model, opt = one_parameter(list(w0)), AdamW(lr=0.05, weight_decay=0.1)
+    tw = torch.tensor(w0, requires_grad=True)
+    topt = torch.optim.AdamW([tw], lr=0.05, weight_decay=0.1)
+    for _ in range(10):
+        model.grads["w"][:] = 2 * (model.params["w"] - target)
+        opt.step(model)
+        topt.zero_grad()
+        ((tw - torch.tensor(target)) ** 2).sum().backward()
+        topt.step()
+    np.testing.assert_allclose(
+        model.params["w"], tw.detach().numpy(), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_adam_matches_torch_over_several_steps():

@@ -168,9 +168,9 @@ class Sequential:
 
     def _batched_logits(self, x: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
         for start in range(0, x.shape[0], batch_size):
-            logits = self.infer(
-                as_model_input(x[start : start + batch_size], self.dtype)
-            )
+            batch = as_model_input(x[start : start + batch_size], self.dtype)
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                logits = self.infer(batch)
             # Finite inputs give non-finite outputs only if the weights overflow them.
             if not np.isfinite(logits).all():
                 raise ValueError(

@@ -51,19 +51,6 @@ class RecordWeights(Callback):
         return False
 
 
-@pytest.fixture
-def overfitting_problem():
-    """Random labels: training can memorise them, but validation loss (on other random labels)
-    first falls a little, then rises, so it has a clear best epoch in the middle of training."""
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
-    x_val, y_val = (
-        rng.standard_normal((32, 5)).astype(np.float32),
-        rng.integers(0, 3, 32),
-    )
-    return x, y, x_val, y_val
-
-
 def run(callbacks, data, epochs=40):
     x, y, x_val, y_val = data
     model = mlp(5, [32], 3, rng=0)
@@ -291,3 +278,134 @@ def test_checkpoint_on_train_accuracy_without_validation(toy_data, tmp_path):
     ]
     assert checkpoint.saved_epochs == expected
     assert (tmp_path / "m.npz").is_file()
+
+
+# ---------------------------------------------------------------------- continued histories
+# Regression tests: a fit that continues an earlier history (resuming) used to restart
+# the trackers, so a worse epoch overwrote the best model and patience started over.
+
+
+def quiet_fit(model, x, y, val, **kwargs) -> History:
+    return fit(
+        model,
+        SoftmaxCrossEntropy(),
+        kwargs.pop("optimizer", Adam(0.02)),
+        x,
+        y,
+        batch_size=8,
+        validation_data=val,
+        rng=0,
+        progress=False,
+        **kwargs,
+    )
+
+
+def weights(model: Sequential) -> list[np.ndarray]:
+    return [p.value.copy() for p in model.parameters()]
+
+
+def same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+def test_checkpoint_continuing_a_history_keeps_the_earlier_best(
+    overfitting_problem, tmp_path
+):
+    """A fit that continues a history must not overwrite best.npz with an epoch that is worse than
+    the best of the earlier epochs (a fresh tracker used to treat its first epoch as a new best)."""
+    x, y, x_val, y_val = overfitting_problem
+    model, optimizer, path = mlp(5, [32], 3, rng=0), Adam(0.02), tmp_path / "best.npz"
+    history = quiet_fit(
+        model,
+        x,
+        y,
+        (x_val, y_val),
+        optimizer=optimizer,
+        epochs=12,
+        callbacks=[ModelCheckpoint(path)],
+    )
+    saved = path.read_bytes()
+    resumed = ModelCheckpoint(path)
+    quiet_fit(
+        model,
+        x,
+        y,
+        (x_val, y_val),
+        optimizer=optimizer,
+        epochs=3,
+        history=history,
+        callbacks=[resumed],
+    )
+    assert min(history.val_loss[-3:]) > min(
+        history.val_loss[:-3]
+    )  # the new epochs are all worse
+    assert resumed.saved_epochs == [] and path.read_bytes() == saved
+
+
+def test_early_stopping_counts_the_epochs_waited_before_a_resume():
+    """Best at epoch 2, then epoch 3 without improvement; a second fit continues the history. With
+    patience 2, its first epoch (4) is the second in a row without a new best: stop there."""
+    model, history, early = mlp(2, [], 2, rng=0), History(), EarlyStopping(patience=2)
+    stops = []
+    for values in ([3.0, 2.0, 2.5], [2.6]):  # two fits on the same history
+        early.on_train_begin(model)
+        for value in values:
+            history.epoch.append(len(history) + 1)
+            history.val_loss.append(value)
+            stops.append(early.on_epoch_end(history.epoch[-1], history, model))
+    assert stops == [False, False, False, True]
+    assert early.best_epoch == 2
+
+
+def test_early_stopping_forgets_the_best_weights_of_an_earlier_fit(overfitting_problem):
+    """Reused for a second fit (continuing the history) that never beats the earlier best, the
+    callback must not put back weights it stored during the first fit."""
+    x, y, x_val, y_val = overfitting_problem
+    model, early = mlp(5, [32], 3, rng=0), EarlyStopping(patience=100)
+    history = quiet_fit(model, x, y, (x_val, y_val), epochs=12, callbacks=[early])
+    record = RecordWeights()
+    quiet_fit(
+        model,
+        x,
+        y,
+        (x_val, y_val),
+        optimizer=Adam(0.3),
+        epochs=2,
+        history=history,
+        callbacks=[record, early],
+    )  # a learning rate too large: the val loss gets worse
+    assert min(history.val_loss[-2:]) > min(
+        history.val_loss[:-2]
+    )  # no new best in the second fit
+    assert same_weights(weights(model), record.weights[history.epoch[-1]])
+
+
+def test_early_stopping_accepts_numpy_integer_patience():
+    """Like the rest of the library, numpy integers are integers (e.g. from np.arange grids)."""
+    early = EarlyStopping(patience=np.int64(3))
+    assert early.patience == 3 and type(early.patience) is int
+
+
+def test_callbacks_state_round_trips(overfitting_problem, tmp_path):
+    """``state_dict``/``load_state_dict`` (what checkpoints save): a fresh callback
+    given the state of one that saw 12 epochs continues exactly like it."""
+    x, y, x_val, y_val = overfitting_problem
+    model = mlp(5, [32], 3, rng=0)
+    early, best = EarlyStopping(patience=100), ModelCheckpoint(tmp_path / "b.npz")
+    quiet_fit(model, x, y, (x_val, y_val), epochs=12, callbacks=[early, best])
+    assert early._best_weights is not None and best.saved_epochs
+    early2, best2 = EarlyStopping(patience=3), ModelCheckpoint(tmp_path / "b.npz")
+    early2.load_state_dict(early.state_dict())
+    best2.load_state_dict(best.state_dict())
+    assert (early2.best_epoch, early2._waited) == (early.best_epoch, early._waited)
+    assert early2._best_weights.keys() == early._best_weights.keys()
+    assert best2.saved_epochs == best.saved_epochs
+    assert best2._tracker.state() == best._tracker.state()
+    with pytest.raises(ValueError, match="not the state of a 'val_loss' tracker"):
+        early2.load_state_dict(
+            {
+                "state": np.array(
+                    '{"best": "x", "best_epoch": 1, "waited": 0, "seen": 1}'
+                )
+            }
+        )

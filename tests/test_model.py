@@ -414,3 +414,12 @@ def test_predict_rejects_empty_and_one_dimensional_input():
         model.predict(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="non-empty batch"):
         model.predict_proba(np.zeros((0, 4), dtype=np.float32))
+
+
+def test_outputs_that_overflow_are_refused_when_predicting():
+    """Issue 13.9: finite but huge weights (1e38) overflow every output to inf or
+    NaN, and argmax answered class 0 for everything; predict says what happened."""
+    model = mlp(3, [4], 2, rng=0)
+    model.layers[0].params["W"][...] = 1e38
+    with pytest.raises(ValueError, match=r"outputs for x\[0:2048\] are NaN or inf"):
+        model.predict(np.full((5, 3), 2.0, np.float32))

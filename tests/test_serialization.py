@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -361,3 +363,102 @@ def test_architecture_entry_without_config_is_a_value_error(tmp_path) -> None:
     forge(path, spec, arrays)
     with pytest.raises(ValueError, match="invalid architecture"):
         Sequential.load(path)
+
+
+# ---------------------------------------------------------------------- hostile files
+# Issue 13: each of these used to hang, exhaust memory or load silently.
+
+
+def deflated_text_bomb(path, name: str, n_chars: int) -> None:
+    """An entry ``name`` whose .npy header declares a text of ``n_chars`` characters
+    (4 bytes each) and whose data are that many zeros, deflated: a file of ~n/256
+    bytes that expands to 4 n."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": f"<U{n_chars}", "fortran_order": False, "shape": ()}
+    )
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open(name, "w", force_zip64=True) as f:
+            f.write(header.getvalue())
+            chunk = bytes(2**20)
+            for _ in range(4 * n_chars // len(chunk)):
+                f.write(chunk)
+
+
+def test_a_zip_bomb_in_a_model_file_costs_neither_memory_nor_time(tmp_path):
+    """Issue 13.2: an architecture entry of 64 MiB of deflated zeros (a ~70 kB file;
+    the issue's 4 GiB one took 60 s and 4.2 GB) is refused before it is decompressed:
+    peak memory stays far below its size."""
+    path = tmp_path / "bomb.npz"
+    np.savez(path, sha256=np.array("0" * 64))
+    deflated_text_bomb(path, "architecture.npy", 2**24)
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.npz is not a readable nnlib model"):
+            Sequential.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**22  # 4 MiB, against the 64 MiB the entry expands to
+
+
+def test_compressed_weights_are_refused_even_if_the_architecture_allows_them(tmp_path):
+    """nnlib writes model files uncompressed, so a compressed entry can only be a way
+    to make a small file expand (to the architecture's full size): refused."""
+    path = tmp_path / "m.npz"
+    model = mlp(3, [4], 2, rng=0)
+    model.save(path)
+    with np.load(path) as f:
+        entries = {k: f[k] for k in f.files}
+    np.savez_compressed(path, **entries)
+    with pytest.raises(ValueError, match="is compressed; nnlib's files never are"):
+        Sequential.load(path)
+
+
+def test_deeply_nested_architecture_json_is_a_value_error(tmp_path):
+    """Issue 13.7: 100,000 nested lists with a valid digest raised RecursionError
+    ("probably a bug in nnlib" on the command line); load documents ValueError."""
+    path = tmp_path / "nested.npz"
+    forge(path, "[" * 100_000 + "]" * 100_000, {})
+    with pytest.raises(ValueError, match="invalid architecture: nested too deeply"):
+        Sequential.load(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_at_once(tmp_path):
+    """Issue 13.8: loading from a named pipe waited forever for a writer. It is not a
+    regular file: refused at once (the load runs in a thread, so that a regression
+    fails this test instead of hanging the suite)."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def load():
+        try:
+            Sequential.load(fifo)
+        except BaseException as err:  # collected for the assertion below
+            errors.append(err)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    if thread.is_alive():  # unblock it: a writer appears and leaves at once
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)
+        pytest.fail("loading a named pipe blocked")
+    assert len(errors) == 1 and isinstance(errors[0], ValueError)
+    assert "is not a regular file" in str(errors[0])
+
+
+def test_non_finite_weights_are_refused_naming_the_parameter(tmp_path):
+    """Issue 13.9: a model with NaN weights (e.g. saved from a diverged run) loaded
+    and predicted class 0 for everything; it is refused, naming the parameter."""
+    model = mlp(3, [4], 2, rng=0)
+    model.layers[2].params["W"][1, 0] = np.nan
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(
+        ValueError, match=r"m\.npz: parameter 2\.W contains NaN or inf .*\(1, 0\)"
+    ):
+        Sequential.load(tmp_path / "m.npz")
+

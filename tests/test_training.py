@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from nnlib import (
     SGD,
     Adam,
+    EarlyStopping,
     History,
     MeanSquaredError,
     RMSProp,
@@ -245,6 +246,56 @@ def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
         quiet_fit(
             model, SoftmaxCrossEntropy(), SGD(1e12), x, y, epochs=3, batch_size=4, rng=0
         )
+
+
+def test_a_loss_that_explodes_without_nan_stops_training(toy_data):
+    """Issue 13.5: SGD at lr = 30 drives the loss to ~1e9 within the first epoch,
+    finite all along: the run used to "succeed". The epoch's loss is far above 100
+    times its start (max(ln 3, the untrained loss)), so fit raises as for NaN."""
+    x, y = toy_data
+    with pytest.raises(
+        FloatingPointError,
+        match=r"training loss exploded to .* at epoch 1, more than 100 times what it "
+        r"started near \(1\.\d+\): the learning rate \(30\)",
+    ):
+        quiet_fit(
+            mlp(6, [8], 3, rng=0),
+            SoftmaxCrossEntropy(),
+            SGD(30.0),
+            x,
+            y,
+            epochs=5,
+            batch_size=8,
+            rng=0,
+        )
+
+
+def test_a_rough_but_healthy_run_is_not_called_diverged():
+    """The divergence rule must not stop a run that learns. SGD at lr = 1 with
+    batches of 8 on the digits (tanh) is the roughest such run found in a sweep of 48:
+    its second epoch averages about 9 times its starting loss, then it recovers."""
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    model = mlp(64, [64], 10, activation="tanh", rng=0)
+    history = quiet_fit(
+        model, SoftmaxCrossEntropy(), SGD(1.0), x, y, epochs=8, batch_size=8, rng=0
+    )
+    assert max(history.train_loss) > 5 * np.log(10)  # rough indeed
+    assert np.mean(model.predict(x) == y) > 0.6  # and yet it learned
+
+
+def test_regression_with_tiny_targets_is_measured_from_its_start():
+    """Targets of size 1e-3 have a variance of ~1e-6, far below the untrained
+    model's loss (~1): the reference is the larger of the two, so training that
+    merely starts high is not called diverged."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = 1e-3 * (x @ rng.standard_normal((3, 2)))
+    model = mlp(3, [16], 2, rng=1)
+    history = quiet_fit(
+        model, MeanSquaredError(), SGD(0.01), x, y, epochs=3, batch_size=8, rng=0
+    )
+    assert history.train_loss[0] > 1000 * np.var(y)
 
 
 def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data):
@@ -591,3 +642,67 @@ def test_predicting_in_another_thread_does_not_disturb_fit():
     assert errors == [] and calls[0] > 0
     for a, b in zip(model.parameters(), reference.parameters(), strict=True):
         assert np.array_equal(a.value, b.value), a.name
+
+
+# ---------------------------------------------------------------------- continued histories
+
+
+def test_stopped_early_is_reset_when_a_history_is_continued(overfitting_problem):
+    """A continued run that completes all of its epochs did not stop early."""
+    x, y, x_val, y_val = overfitting_problem
+    model = mlp(5, [32], 3, rng=0)
+    history = quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(0.02),
+        x,
+        y,
+        epochs=40,
+        batch_size=8,
+        rng=0,
+        validation_data=(x_val, y_val),
+        callbacks=[EarlyStopping(patience=2)],
+    )
+    assert history.stopped_early
+    quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(0.02),
+        x,
+        y,
+        epochs=1,
+        batch_size=8,
+        validation_data=(x_val, y_val),
+        history=history,
+    )
+    assert not history.stopped_early
+
+
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_labels_beyond_the_outputs_fail_before_any_training(where, toy_data):
+    """Label 7 with 3 outputs, in the last training sample or in the validation set, is refused
+    before the first optimizer step (it used to surface mid-epoch or after a whole epoch)."""
+    x, y = toy_data
+    y_train, y_val = y.copy(), y[:10].copy()
+    (y_train if where == "training" else y_val)[-1] = 7
+    model = mlp(6, [4], 3, rng=0)
+    before = [p.value.copy() for p in model.parameters()]
+    name = "training data" if where == "training" else "validation_data"
+    with pytest.raises(
+        ValueError, match=rf"{name}: y must be in \[0, 3\), got label 7"
+    ):
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y_train,
+            epochs=2,
+            batch_size=8,
+            validation_data=(x[:10], y_val),
+            progress=False,
+        )
+    assert all(
+        np.array_equal(p.value, b)
+        for p, b in zip(model.parameters(), before, strict=True)
+    )

@@ -79,7 +79,7 @@ def save_checkpoint(
     ``rng`` is the generator that ``fit`` shuffles with.
     """
     meta = {"format": FORMAT, "optimizer": type(optimizer).__name__}
-    arrays = {"meta": _text(meta), "epoch": np.array(history.epoch[-1])}
+    arrays: dict[str, Any] = {"meta": _text(meta), "epoch": np.array(history.epoch[-1])}
     arrays["history"] = np.array(history.to_json())
     arrays |= {f"model/{p.name}": p.value for p in model.parameters()}
     arrays |= {f"optimizer/{k}": a for k, a in optimizer.state_dict().items()}

@@ -111,7 +111,7 @@ class Sequential:
         """
         *rest, first = self.layers[::-1]
         for layer in rest:
-            grad = layer.backward(grad)
+            grad = layer.backward(grad)  # type: ignore[assignment]  # an array, not None
         return first.backward(grad, input_grad=input_grad)
 
     def infer(self, x: np.ndarray) -> np.ndarray:

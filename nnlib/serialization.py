@@ -32,7 +32,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -53,7 +53,7 @@ _PARAMETER_NAME = re.compile(r"\d+\.\w+")  # "0.W", as Sequential.parameters nam
 
 
 # ---------------------------------------------------------------- reading .npz safely
-def _open_regular_file(path: Path) -> BinaryIO:
+def _open_regular_file(path: Path) -> IO[bytes]:
     """Open ``path`` for reading, refusing anything but a regular file.
 
     ``O_NONBLOCK`` makes opening a named pipe return at once instead of waiting for a
@@ -144,7 +144,7 @@ class NpzReader:
         return _OpenMember(self, self._members[name])
 
     def _data(
-        self, f: BinaryIO, name: str, shape: tuple[int, ...], dtype: np.dtype
+        self, f: IO[bytes], name: str, shape: tuple[int, ...], dtype: np.dtype
     ) -> np.ndarray:
         """The array: exactly the bytes its header declares, then the entry's end."""
         n_bytes = math.prod(shape) * dtype.itemsize
@@ -180,7 +180,7 @@ class _OpenMember:
         if info.compress_type != zipfile.ZIP_STORED:
             raise reader.error(f"{self.name} is compressed; nnlib's files never are")
 
-    def __enter__(self) -> tuple[BinaryIO, tuple[int, ...], np.dtype]:
+    def __enter__(self) -> tuple[IO[bytes], tuple[int, ...], np.dtype]:
         fmt = np.lib.format
         try:
             self.f = self.reader._zip.open(self.info)
@@ -242,14 +242,11 @@ def save_layers(layers: Sequence[Layer], path: str | Path) -> None:
                 f"only {sorted(LAYER_TYPES)}"
             )
     architecture = json.dumps({"format": FORMAT, "layers": entries})
-    arrays = _named_parameters(layers)
-    digest = _digest(architecture, arrays)
-    atomic_write(
-        path,
-        lambda f: np.savez(
-            f, architecture=np.array(architecture), sha256=np.array(digest), **arrays
-        ),
-    )
+    params = _named_parameters(layers)
+    digest = _digest(architecture, params)
+    arrays: dict[str, Any] = {"architecture": np.array(architecture)}
+    arrays |= {"sha256": np.array(digest), **params}
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _parse_architecture(text: str) -> tuple[list[dict[str, Any]], dict[str, tuple]]:

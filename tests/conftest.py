@@ -67,7 +67,7 @@ def shared_offline_copy(offline_zip: str) -> str:
     return offline_zip
 
 
-# ---------------------------------------------------------------- added by CORE (helpers)
+# ----------------------------------------------------------- added by CORE (helpers)
 @pytest.fixture
 def overfitting_problem() -> tuple[np.ndarray, ...]:
     """Random labels: training can memorise them, but the validation loss (on other

@@ -200,7 +200,8 @@ def test_history_and_checkpoint_together_are_refused(problem, tmp_path):
 
 @pytest.fixture
 def saved(problem, tmp_path):
-    """A finished run's checkpoint and a fresh run (model, optimizer) to restore into."""
+    """A finished run's checkpoint and a fresh run (model,
+    optimizer) to restore into."""
     run(problem, tmp_path, epochs=2)
     return tmp_path / "run.ckpt"
 
@@ -437,8 +438,8 @@ def set_first_val_loss(out: Path, value: float) -> None:
 def test_resume_continues_early_stopping_and_best_model(
     offline_zip, tmp_path, monkeypatch, capsys
 ) -> None:
-    """After a resume, the earlier epochs count: a resumed epoch worse than the earlier best does
-    not overwrite best.npz, and with patience 1 training stops after it."""
+    """After a resume, the earlier epochs count: a resumed epoch worse than the earlier
+    best does not overwrite best.npz, and with patience 1 training stops after it."""
     out = tmp_path / "run"
     real_fit = interrupt_after_first_epoch(monkeypatch)
     assert (
@@ -549,9 +550,10 @@ def test_interrupt_while_writing_checkpoint_files_resumes_consistently(
 def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(
     offline_zip, tmp_path, monkeypatch
 ) -> None:
-    """Interrupted after epoch 1 and resumed, a run ends with the same history and weights, bit for
-    bit, as the same run trained straight through: the checkpoint holds the weights, Adam's state
-    and the random generators (shuffling and dropout masks) of the same epoch."""
+    """Interrupted after epoch 1 and resumed, a run ends with the same history and
+    weights, bit for bit, as the same run trained straight through: the checkpoint holds
+    the weights, Adam's state and the random generators (shuffling and dropout masks) of
+    the same epoch."""
     args = [
         *TRAIN,
         "--data",

@@ -27,7 +27,8 @@ def test_atomic_write_does_not_change_the_umask(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
 def test_replacing_a_file_keeps_its_permissions(tmp_path):
-    """A private (0o600) file stays private after being rewritten, whatever the umask."""
+    """A private (0o600) file stays private after being
+    rewritten, whatever the umask."""
     path = tmp_path / "secret.json"
     path.write_text("old")
     path.chmod(0o600)

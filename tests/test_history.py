@@ -16,7 +16,8 @@ def quiet_fit(model, loss, optimizer, x, y, **kwargs) -> History:
 
 
 def test_history_continues_epoch_numbering(toy_data):
-    """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4 and 5."""
+    """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4
+    and 5."""
     x, y = toy_data
     model, opt = mlp(6, [4], 3, rng=0), Adam(0.01)
     history = quiet_fit(
@@ -39,7 +40,8 @@ def test_history_continues_epoch_numbering(toy_data):
 
 
 def test_history_json_round_trip(tmp_path, toy_data):
-    """to_json writes the file and returns the text; from_json restores an equal History."""
+    """to_json writes the file and returns the text; from_json restores an equal
+    History."""
     x, y = toy_data
     history = quiet_fit(
         mlp(6, [4], 3, rng=0),

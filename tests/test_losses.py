@@ -20,8 +20,9 @@ from scipy.special import softmax as scipy_softmax
 from nnlib import SGD, MeanSquaredError, SoftmaxCrossEntropy, evaluate, fit, mlp
 from nnlib.gradcheck import gradcheck_loss
 
-# Float64 central differences (eps = 1e-6) on an O(1) loss are accurate to ~1e-10 relative;
-# 1e-6 is a safe bound that any wrong gradient formula exceeds by orders of magnitude.
+# Float64 central differences (eps = 1e-6) on an O(1) loss are accurate to ~1e-10
+# relative; 1e-6 is a safe bound that any wrong gradient formula exceeds by orders of
+# magnitude.
 GRAD_TOL = 1e-6
 
 
@@ -31,12 +32,14 @@ GRAD_TOL = 1e-6
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 8), c=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
 def test_softmax_cross_entropy_gradient_matches_finite_differences(n, c, seed):
-    """(P - Y)/N equals the numerical derivative of the mean cross-entropy, for random shapes.
+    """(P - Y)/N equals the numerical derivative of the mean cross-entropy, for random
+    shapes.
 
-    Logits are drawn in [-2, 2], so every probability is >= e^-4/C and the gradient entries are
-    not tiny. (When p_y ≈ 1 - 1e-6 the loss is ≈ 1e-6 but is computed as log(1 + 1e-6) with an
-    absolute rounding error ~1e-16; the central difference then carries ~1e-16/eps = 1e-10 of
-    noise on a 1e-6 gradient, a 1e-4 *checker* error that says nothing about the code.)
+    Logits are drawn in [-2, 2], so every probability is >= e^-4/C and the gradient
+    entries are not tiny. (When p_y ≈ 1 - 1e-6 the loss is ≈ 1e-6 but is computed as
+    log(1 + 1e-6) with an absolute rounding error ~1e-16; the central difference then
+    carries ~1e-16/eps = 1e-10 of noise on a 1e-6 gradient, a 1e-4 *checker* error that
+    says nothing about the code.)
     """
     rng = np.random.default_rng(seed)
     logits = rng.uniform(-2.0, 2.0, size=(n, c))
@@ -76,11 +79,12 @@ def test_uniform_logits_give_log_of_class_count():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cross_entropy_is_stable_for_huge_logits(dtype):
-    """Logits of ±1e4 would overflow exp() (float32 overflows at 89); the loss and gradient must
-    still be finite and equal -log softmax from scipy (computed in float64 from the same logits).
+    """Logits of ±1e4 would overflow exp() (float32 overflows at 89); the loss and
+    gradient must still be finite and equal -log softmax from scipy (computed in float64
+    from the same logits).
 
-    Tolerance: the loss is up to 2e4 and float32 has 24-bit mantissas, so rtol 1e-6 covers float32
-    rounding of the shifted logits; float64 agrees to ~1e-15.
+    Tolerance: the loss is up to 2e4 and float32 has 24-bit mantissas, so rtol 1e-6
+    covers float32 rounding of the shifted logits; float64 agrees to ~1e-15.
     """
     logits = np.array(
         [[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4], [5.0, -3.0, 1e4]],
@@ -112,8 +116,9 @@ def test_cross_entropy_is_stable_for_huge_logits(dtype):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_cross_entropy_matches_scipy_and_gradient_rows_sum_to_zero(n, c, scale, seed):
-    """For random logits up to ±~200 the loss equals scipy's -log_softmax (float64, rtol 1e-12:
-    both are stable log-sum-exp computations), and every gradient row sums to 0."""
+    """For random logits up to ±~200 the loss equals scipy's -log_softmax (float64, rtol
+    1e-12: both are stable log-sum-exp computations), and every gradient row sums to 0.
+    """
     rng = np.random.default_rng(seed)
     logits = scale * rng.standard_normal((n, c))
     labels = rng.integers(0, c, size=n)
@@ -125,8 +130,8 @@ def test_cross_entropy_matches_scipy_and_gradient_rows_sum_to_zero(n, c, scale, 
 
 
 def test_mse_by_hand():
-    """diffs (1, 0, 2, 3): squares sum to 1 + 0 + 4 + 9 = 14 over N·D = 4 entries: loss 3.5.
-    Gradient 2/4 · diff = [[0.5, 0], [1, 1.5]]."""
+    """diffs (1, 0, 2, 3): squares sum to 1 + 0 + 4 + 9 = 14 over N·D = 4 entries: loss
+    3.5. Gradient 2/4 · diff = [[0.5, 0], [1, 1.5]]."""
     loss = MeanSquaredError()
     value = loss.forward(
         np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 2.0], [1.0, 1.0]])
@@ -266,6 +271,7 @@ def test_mse_target_that_overflows_the_model_dtype_is_refused():
 
 @pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
 def test_backward_before_forward_is_a_clear_error(loss):
-    """Without a forward pass there is nothing to differentiate: a clear RuntimeError."""
+    """Without a forward pass there is nothing to
+    differentiate: a clear RuntimeError."""
     with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
         loss.backward()

@@ -1,9 +1,12 @@
 """Tests for :mod:`nnlib.model`: ``Sequential`` and the ``mlp`` builder.
 
-* a whole ``mlp`` (every activation, with dropout in training mode) backpropagates gradients
-  that agree with central finite differences, on random architectures (hypothesis);
-* ``mlp`` builds the documented layers; ``summary`` lists them with the right parameter count;
-* ``predict``/``predict_proba`` are consistent with ``forward`` and do not depend on batching;
+* a whole ``mlp`` (every activation, with dropout in training mode) backpropagates
+  gradients that agree with central finite differences, on random architectures
+  (hypothesis);
+* ``mlp`` builds the documented layers; ``summary`` lists them with the right parameter
+  count;
+* ``predict``/``predict_proba`` are consistent with ``forward`` and do not depend on
+  batching;
 * bad architectures and bad inputs raise errors that say what was wrong.
 """
 
@@ -41,11 +44,11 @@ ACTIVATION_NAMES = ["relu", "leaky_relu", "sigmoid", "tanh"]
 def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
     """Give every Dense layer random non-zero biases (they start at exactly zero).
 
-    Why: with zero biases, a hidden unit whose inputs were all dropped (or are all zero) has a
-    pre-activation of exactly 0, which is ReLU's kink. A central difference straddling the kink
-    averages the two slopes, so it is wrong by construction there. Random biases put
-    pre-activations at random places, and the chance that one lies within eps = 1e-6 of 0 is
-    negligible (~1e-6 per unit).
+    Why: with zero biases, a hidden unit whose inputs were all dropped (or are all zero)
+    has a pre-activation of exactly 0, which is ReLU's kink. A central difference
+    straddling the kink averages the two slopes, so it is wrong by construction there.
+    Random biases put pre-activations at random places, and the chance that one lies
+    within eps = 1e-6 of 0 is negligible (~1e-6 per unit).
     """
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -56,15 +59,15 @@ def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
 def smallest_gradient_relative_to_loss(
     model: Sequential, x, loss: Loss, target
 ) -> float:
-    """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring arrays
-    that are exactly zero (e.g. the weights into a dropped unit: there the numeric gradient is
-    exactly zero too, so the check is exact).
+    """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring
+    arrays that are exactly zero (e.g. the weights into a dropped unit: there the
+    numeric gradient is exactly zero too, so the check is exact).
 
-    A central difference carries an absolute rounding error of roughly u·|f|/eps ≈ 1e-10·|f|
-    (u = 1.1e-16, eps = 1e-6, f the loss). An array whose norm is below 1e-3·|f| is therefore
-    measured with more than ~1e-7 relative noise, however right the code is. This happens in a
-    few percent of random draws, e.g. when LeakyReLU's slope 0.01 scales the gradient in two
-    layers where most units are negative.
+    A central difference carries an absolute rounding error of roughly u·|f|/eps ≈
+    1e-10·|f| (u = 1.1e-16, eps = 1e-6, f the loss). An array whose norm is below
+    1e-3·|f| is therefore measured with more than ~1e-7 relative noise, however right
+    the code is. This happens in a few percent of random draws, e.g. when LeakyReLU's
+    slope 0.01 scales the gradient in two layers where most units are negative.
     """
     probe = copy.deepcopy(
         model
@@ -88,13 +91,15 @@ def smallest_gradient_relative_to_loss(
 def test_whole_mlp_with_dropout_backward_matches_finite_differences(
     n, n_in, hidden, n_out, activation, p, seed
 ):
-    """Backprop through a whole network (Dense, activation, Dropout in training mode, Dense)
-    into a softmax cross-entropy gives every parameter's gradient and the input gradient.
+    """Backprop through a whole network (Dense, activation, Dropout in training mode,
+    Dense) into a softmax cross-entropy gives every parameter's gradient and the input
+    gradient.
 
-    ``gradient_errors`` replays the same dropout masks for every evaluation (see gradcheck).
-    Inputs and logits stay O(1), so no softmax probability is so close to 1 that the loss's
-    own rounding swamps the finite difference. The rare draws where some gradient is too small
-    for finite differences to resolve are skipped (see smallest_gradient_relative_to_loss).
+    ``gradient_errors`` replays the same dropout masks for every evaluation (see
+    gradcheck). Inputs and logits stay O(1), so no softmax probability is so close to 1
+    that the loss's own rounding swamps the finite difference. The rare draws where some
+    gradient is too small for finite differences to resolve are skipped (see
+    smallest_gradient_relative_to_loss).
     """
     rng = np.random.default_rng(seed)
     model = mlp(
@@ -121,8 +126,8 @@ def test_whole_mlp_with_dropout_backward_matches_finite_differences(
 @given(activation=st.sampled_from(ACTIVATION_NAMES), seed=st.integers(0, 2**32 - 1))
 def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, seed):
     """The same check for a regression network (two hidden layers, dropout) trained with
-    MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ - y)
-    a random matrix: every layer's backward receives a non-trivial gradient."""
+    MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ
+    - y) a random matrix: every layer's backward receives a non-trivial gradient."""
     rng = np.random.default_rng(seed)
     model = mlp(
         4, [5, 3], 3, activation=activation, dropout=0.3, rng=seed, dtype=np.float64
@@ -136,8 +141,8 @@ def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, se
 
 
 def test_backward_returns_input_gradient_unless_asked_not_to():
-    """``input_grad=False`` (what fit uses) skips ∂L/∂x of the first Dense layer but still fills
-    its weight gradients, identical to those of the full backward pass."""
+    """``input_grad=False`` (what fit uses) skips ∂L/∂x of the first Dense layer but
+    still fills its weight gradients, identical to those of the full backward pass."""
     model = mlp(3, [4], 2, rng=0, dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((5, 3))
     g = np.ones((5, 2))
@@ -164,7 +169,8 @@ def test_backward_returns_input_gradient_unless_asked_not_to():
     ],
 )
 def test_mlp_builds_the_documented_layers(activation, cls, init):
-    """Dense → activation → Dropout per hidden layer, then a Glorot Dense output layer."""
+    """Dense → activation → Dropout per hidden layer, then a
+    Glorot Dense output layer."""
     model = mlp(6, [5, 4], 3, activation=activation, dropout=0.2, rng=0)
     types = [type(layer) for layer in model.layers]
     assert types == [Dense, cls, Dropout, Dense, cls, Dropout, Dense]
@@ -192,13 +198,15 @@ def test_mlp_same_seed_same_model():
 
 
 def test_parameters_are_named_by_layer_index():
-    """Parameter names are '<layer index>.<key>' (layers without parameters count too)."""
+    """Parameter names are '<layer index>.<key>' (layers
+    without parameters count too)."""
     model = mlp(3, [4], 2, dropout=0.5)
     assert [p.name for p in model.parameters()] == ["0.W", "0.b", "3.W", "3.b"]
 
 
 def test_summary_lists_every_layer_shape_and_the_total_parameter_count():
-    """Widths 784 → 128 → 64 → 10: (784·128 + 128) + (128·64 + 64) + (64·10 + 10) parameters."""
+    """Widths 784 → 128 → 64 → 10: (784·128 + 128) + (128·64 + 64) + (64·10 + 10)
+    parameters."""
     model = mlp(784, [128, 64], 10, dropout=0.2, rng=0)
     expected_total = (784 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
     text = model.summary()
@@ -237,7 +245,8 @@ def test_predict_proba_is_softmax_of_forward_and_predict_its_argmax():
 
 
 def test_predictions_do_not_depend_on_the_batch_size():
-    """Batching is a memory detail: batch_size=3 and 2048 give bit-identical probabilities."""
+    """Batching is a memory detail: batch_size=3 and 2048 give bit-identical
+    probabilities."""
     model = mlp(5, [7], 4, rng=3)
     x = np.random.default_rng(5).standard_normal((10, 5)).astype(np.float32)
     assert np.array_equal(model.predict_proba(x, batch_size=3), model.predict_proba(x))
@@ -245,12 +254,13 @@ def test_predictions_do_not_depend_on_the_batch_size():
 
 
 def test_predict_accepts_uint8_images_scaled_to_unit_interval():
-    """(N, 2, 3) uint8 images are flattened and divided by 255, like the float inputs x/255."""
+    """(N, 2, 3) uint8 images are flattened and divided by 255, like the float inputs
+    x/255."""
     model = mlp(6, [4], 3, rng=0)
     images = np.random.default_rng(1).integers(0, 256, size=(5, 2, 3), dtype=np.uint8)
     as_float = (images.reshape(5, 6) / 255).astype(np.float32)
-    # x*(1/255) in float32 vs x/255 rounded to float32 may differ in the last bit (~6e-8); after
-    # two float32 layers and a softmax that stays far below rtol 1e-5.
+    # x*(1/255) in float32 vs x/255 rounded to float32 may differ in the last bit
+    # (~6e-8); after two float32 layers and a softmax that stays far below rtol 1e-5.
     expected = model.predict_proba(as_float)
     np.testing.assert_allclose(model.predict_proba(images), expected, rtol=1e-5)
     assert model.predict_proba(images).dtype == np.float32
@@ -270,7 +280,8 @@ def test_dropout_is_off_in_prediction():
 
 
 def test_mismatched_dense_widths_name_the_layer_index():
-    """A Dense layer whose n_in differs from the previous width is refused at construction."""
+    """A Dense layer whose n_in differs from the previous width is refused at
+    construction."""
     with pytest.raises(
         ValueError,
         match=r"layers\[2\] is Dense\(5, 3\) but the previous layer outputs 4 features",
@@ -282,7 +293,8 @@ def test_layers_with_different_dtypes_are_refused():
     """float32 then float64 used to report dtype float32 while outputting float64."""
     with pytest.raises(
         ValueError,
-        match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] .* float32",
+        match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] "
+        r".* float32",
     ):
         Sequential([Dense(3, 4), ReLU(), Dense(4, 2, dtype=np.float64)])
 
@@ -330,7 +342,8 @@ def test_sequential_asks_the_layer_interface_not_the_class():
 
 
 def test_sequential_needs_layers():
-    """An empty model, or something that is not a Layer, is refused with its position."""
+    """An empty model, or something that is not a Layer, is
+    refused with its position."""
     with pytest.raises(ValueError, match="at least one layer"):
         Sequential([])
     with pytest.raises(

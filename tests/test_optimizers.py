@@ -1,8 +1,9 @@
 """Tests for :mod:`nnlib.optimizers`: SGD (with and without momentum), RMSProp and Adam.
 
-Each rule is checked against a worked example whose arithmetic is written out in the comments,
-for one and two steps on a 2-element parameter, so a reader can redo it with pencil and paper.
-Then: weight decay, schedules, argument checks, where the state lives, and checkpoints.
+Each rule is checked against a worked example whose arithmetic is written out in the
+comments, for one and two steps on a 2-element parameter, so a reader can redo it with
+pencil and paper. Then: weight decay, schedules, argument checks, where the state lives,
+and checkpoints.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from nnlib import SGD, Adam, Dense, Layer, RMSProp, SoftmaxCrossEntropy, fit, ml
 from nnlib.optimizers import AdamW
 from nnlib.schedules import CosineDecay, StepDecay
 
-# The expected numbers below are rounded to 8-9 significant digits in the comments; rtol 1e-7
-# accepts that rounding, while any mistake in a rule (a missing bias correction, eps in the wrong
-# place, a wrong sign) changes the result in the 2nd or 3rd digit.
+# The expected numbers below are rounded to 8-9 significant digits in the comments; rtol
+# 1e-7 accepts that rounding, while any mistake in a rule (a missing bias correction,
+# eps in the wrong place, a wrong sign) changes the result in the 2nd or 3rd digit.
 RTOL = 1e-7
 
 
 def one_parameter(w: list[float]) -> Layer:
-    """A minimal "model": one float64 parameter named ``w`` whose gradient we set by hand."""
+    """A minimal "model": one float64 parameter named ``w`` whose gradient we set by
+    hand."""
     layer = Layer()
     layer.params = {"w": np.array(w, dtype=np.float64)}
     layer.grads = {"w": np.zeros(len(w))}
@@ -57,9 +59,10 @@ def test_sgd_two_steps_by_hand():
 
 def test_sgd_momentum_two_steps_by_hand():
     """v ← μv + g, w ← w - lr·v with μ = 0.9, lr = 0.1.
-    Step 1: v = (0.5, -0.25);                         w = (1, -1) - (0.05, -0.025) = (0.95, -0.975).
-    Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025); w = (0.95 - 0.055, -0.975 + 0.0025)
-                                                                = (0.895, -0.9725)."""
+    Step 1: v = (0.5, -0.25);
+            w = (1, -1) - (0.05, -0.025) = (0.95, -0.975).
+    Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025);
+            w = (0.95 - 0.055, -0.975 + 0.0025) = (0.895, -0.9725)."""
     model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1, momentum=0.9)
     np.testing.assert_allclose(
         step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL
@@ -71,7 +74,8 @@ def test_sgd_momentum_two_steps_by_hand():
 
 
 def test_rmsprop_two_steps_by_hand():
-    """s ← ρs + (1-ρ)g², w ← w - lr·g/(√s + eps), ρ = 0.9, lr = 0.01, eps = 1e-8, g = (0.1, -0.2).
+    """s ← ρs + (1-ρ)g², w ← w - lr·g/(√s + eps),
+    with ρ = 0.9, lr = 0.01, eps = 1e-8, g = (0.1, -0.2).
     Step 1: s = 0.1·g² = (0.001, 0.004); √s = (0.031622777, 0.063245553) = √0.1·|g|,
             so the step is lr·sign(g)/√0.1 = ±0.031622767 (eps shifts the 8th digit):
             w = (1, 1) - (0.031622767, -0.031622772) = (0.968377233, 1.031622772).
@@ -86,7 +90,8 @@ def test_rmsprop_two_steps_by_hand():
 
 
 def test_adam_one_step_by_hand():
-    """Adam with lr = 0.1, β1 = 0.9, β2 = 0.999, eps = 1e-8, g = (0.1, -0.2), w = (1, 1).
+    """Adam with lr = 0.1, β1 = 0.9, β2 = 0.999, eps = 1e-8,
+    g = (0.1, -0.2), w = (1, 1).
     m = (1-β1)·g = (0.01, -0.02);          v = (1-β2)·g² = (1e-5, 4e-5)
     m̂ = m/(1-0.9) = g = (0.1, -0.2);       v̂ = v/(1-0.999) = g² = (0.01, 0.04); √v̂ = |g|
     update = -lr·m̂/(√v̂ + eps) = -0.1·g/(|g| + 1e-8) ≈ -lr·sign(g)
@@ -100,13 +105,12 @@ def test_adam_one_step_by_hand():
 
 
 def test_adam_two_steps_by_hand():
-    """Continuing the one-step example with g = (0.3, 0.1):
-    m = 0.9·(0.01, -0.02) + 0.1·(0.3, 0.1) = (0.039, -0.008)
-    v = 0.999·(1e-5, 4e-5) + 0.001·(0.09, 0.01) = (9.999e-5, 4.996e-5)
-    m̂ = m/(1-0.9²) = m/0.19 = (0.20526316, -0.04210526)
-    v̂ = v/(1-0.999²) = v/0.001999 = (0.05002001, 0.02499250); √v̂ = (0.22365154, 0.15809015)
-    update = -0.1·m̂/(√v̂ + eps) = (-0.09177811, +0.02663370)
-    w = (0.90000001 - 0.09177811, 1.099999995 + 0.02663370) = (0.80822190, 1.12663370)."""
+    """Continuing the one-step example with g = (0.3, 0.1): m = 0.9·(0.01, -0.02) +
+    0.1·(0.3, 0.1) = (0.039, -0.008) v = 0.999·(1e-5, 4e-5) + 0.001·(0.09, 0.01) =
+    (9.999e-5, 4.996e-5) m̂ = m/(1-0.9²) = m/0.19 = (0.20526316, -0.04210526) v̂ =
+    v/(1-0.999²) = v/0.001999 = (0.05002001, 0.02499250); √v̂ = (0.22365154, 0.15809015)
+    update = -0.1·m̂/(√v̂ + eps) = (-0.09177811, +0.02663370) w = (0.90000001 -
+    0.09177811, 1.099999995 + 0.02663370) = (0.80822190, 1.12663370)."""
     model, opt = one_parameter([1.0, 1.0]), Adam(lr=0.1)
     step_with(opt, model, [0.1, -0.2])
     w = step_with(opt, model, [0.3, 0.1])
@@ -116,11 +120,12 @@ def test_adam_two_steps_by_hand():
     assert opt.iterations == 2
 
 
-# ---------------------------------------------------------------------- weight decay, schedules
+# -------------------------------------------------------------- weight decay, schedules
 
 
 def test_weight_decay_adds_lambda_w_to_the_gradient():
-    """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8, -3.9)."""
+    """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8,
+    -3.9)."""
     model, opt = one_parameter([2.0, -4.0]), SGD(lr=0.1, weight_decay=0.5)
     np.testing.assert_allclose(
         step_with(opt, model, [1.0, 1.0]), [1.8, -3.9], rtol=RTOL
@@ -130,9 +135,9 @@ def test_weight_decay_adds_lambda_w_to_the_gradient():
 
 
 def test_adam_weight_decay_enters_before_the_moments():
-    """L2 decay in Adam is part of the gradient: g = (-0.5, 1), λ = 0.5, w = (2, -4) give
-    g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is -lr·sign(g + λw),
-    so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
+    """L2 decay in Adam is part of the gradient: g = (-0.5, 1), λ = 0.5, w = (2, -4)
+    give g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is
+    -lr·sign(g + λw), so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
     model, opt = one_parameter([2.0, -4.0]), Adam(lr=0.1, weight_decay=0.5)
     np.testing.assert_allclose(
         step_with(opt, model, [-0.5, 1.0]), [1.9, -3.9], rtol=RTOL
@@ -167,8 +172,9 @@ def test_weight_decay_step_equals_the_textbook_formula_bit_for_bit():
 
 
 def test_schedule_sets_the_learning_rate_of_each_step():
-    """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses 0.25.
-    With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 → 7 → 6.75."""
+    """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses
+    0.25. With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 →
+    7 → 6.75."""
     model, opt = one_parameter([10.0]), SGD(lr=1.0, schedule=StepDecay(2, 0.5))
     rates, weights = [], []
     for _ in range(5):
@@ -213,7 +219,8 @@ def test_learning_rate_must_be_a_number():
     ],
 )
 def test_bad_hyperparameters_are_rejected_by_name(make, name):
-    """Each hyper-parameter outside its range is a ValueError whose message starts with its name."""
+    """Each hyper-parameter outside its range is a ValueError whose message starts with
+    its name."""
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number in"):
         make()
 
@@ -237,7 +244,7 @@ def test_schedule_must_be_callable():
         SGD(0.1, schedule=0.5)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------------- state and checkpoints
+# ---------------------------------------------------------------- state and checkpoints
 
 
 def backprop(model, x, y) -> None:
@@ -273,9 +280,10 @@ def test_state_lives_in_the_optimizer_not_on_the_layers():
     "make", [lambda: SGD(0.05, momentum=0.9), lambda: RMSProp(0.01), lambda: Adam(0.01)]
 )
 def test_state_dict_round_trip_continues_identically(make, tmp_path):
-    """Train 3 steps, save the optimizer state to an .npz file, restore it into a *new* optimizer
-    for a copy of the model: the next 3 steps are bit-identical to an uninterrupted run (this
-    needs the moments *and* the step counter, which Adam's bias correction depends on)."""
+    """Train 3 steps, save the optimizer state to an .npz file, restore it into a *new*
+    optimizer for a copy of the model: the next 3 steps are bit-identical to an
+    uninterrupted run (this needs the moments *and* the step counter, which Adam's bias
+    correction depends on)."""
     rng = np.random.default_rng(2)
     batches = [
         (rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 3, 5))
@@ -318,8 +326,9 @@ def test_state_dict_is_a_snapshot(make):
 
 
 def test_reusing_an_optimizer_for_a_different_model_is_an_error():
-    """State is keyed by parameter name; a same-named parameter of another shape means the
-    optimizer was reused by mistake, which must not silently broadcast old moments."""
+    """State is keyed by parameter name; a same-named parameter of another shape means
+    the optimizer was reused by mistake, which must not silently broadcast old moments.
+    """
     opt = Adam(1e-3)
     first, second = mlp(4, [5], 3, rng=0), mlp(4, [7], 3, rng=0)
     x, y = np.ones((2, 4), dtype=np.float32), np.array([0, 1])
@@ -420,14 +429,15 @@ def test_loading_another_optimizers_state_is_an_error():
         SGD(0.1, momentum=0.9).load_state_dict(adam.state_dict())
 
 
-# ---------------------------------------------------------------------- optional: PyTorch
+# -------------------------------------------------------------------- optional: PyTorch
 
 
 def textbook_adam_with_weight_decay(
     w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8
 ):
-    """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the gradient,
-    written out directly in float64 (no scratch arrays, no folded bias corrections)."""
+    """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the
+    gradient, written out directly in float64 (no scratch arrays, no folded bias
+    corrections)."""
     w, m, v = np.array(w, dtype=np.float64), 0.0, 0.0
     for t in range(1, steps + 1):
         g = 2 * (w - target) + weight_decay * w
@@ -439,8 +449,8 @@ def textbook_adam_with_weight_decay(
 
 
 def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
-    """Ten steps on a quadratic loss with weight decay, against the textbook algorithm above
-    (the torch-free counterpart of the optional PyTorch check below)."""
+    """Ten steps on a quadratic loss with weight decay, against the textbook algorithm
+    above (the torch-free counterpart of the optional PyTorch check below)."""
     rng = np.random.default_rng(0)
     w0, target = rng.standard_normal(5), rng.standard_normal(5)
     model, opt = one_parameter(list(w0)), Adam(lr=0.05, weight_decay=0.01)
@@ -477,10 +487,12 @@ def test_adamw_matches_torch_over_several_steps():
 
 
 def test_adam_matches_torch_over_several_steps():
-    """Optional cross-check against an independent implementation (skipped without torch).
+    """Optional cross-check against an independent implementation (skipped without
+    torch).
 
-    Same initial weights and gradients (a fixed quadratic loss), 10 steps, float64: the two
-    implementations order their arithmetic differently, so agreement is to ~1e-12, not bitwise.
+    Same initial weights and gradients (a fixed quadratic loss), 10 steps, float64: the
+    two implementations order their arithmetic differently, so agreement is to ~1e-12,
+    not bitwise.
     """
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

@@ -3,7 +3,8 @@
 * save → load gives bit-identical predictions for every activation, with dropout;
 * the file is plain arrays (loads with ``allow_pickle=False``, no object arrays);
 * corrupted, tampered, incomplete or malicious files are refused with a ValueError;
-* saving is atomic: a failure mid-save leaves the previous file intact and no temporary file.
+* saving is atomic: a failure mid-save leaves the previous file intact and no temporary
+  file.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ ACTIVATIONS = ["relu", "leaky_relu", "sigmoid", "tanh"]
 
 
 def rewrite(path, **changes) -> None:
-    """Rewrite the npz at ``path`` with some entries replaced (or removed, if the value is None),
-    keeping every other entry, including the *old* sha256, unchanged."""
+    """Rewrite the npz at ``path`` with some entries replaced (or removed, if the value
+    is None), keeping every other entry, including the *old* sha256, unchanged."""
     with np.load(path, allow_pickle=False) as data:
         contents = {name: data[name] for name in data.files}
     for name, value in changes.items():
@@ -70,8 +71,8 @@ def test_float64_model_round_trip(tmp_path):
 
 
 def test_file_holds_only_plain_arrays(tmp_path):
-    """Every entry loads with allow_pickle=False and none is an object array (which could hide
-    pickled code); the architecture is readable JSON naming each layer."""
+    """Every entry loads with allow_pickle=False and none is an object array (which
+    could hide pickled code); the architecture is readable JSON naming each layer."""
     path = tmp_path / "model.npz"
     mlp(4, [3], 2, dropout=0.5, rng=0).save(path)
     with np.load(path, allow_pickle=False) as data:
@@ -95,7 +96,7 @@ def test_save_writes_exactly_the_given_path(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["weights.model"]
 
 
-# ---------------------------------------------------------------------- refusing bad files
+# ------------------------------------------------------------------- refusing bad files
 
 
 @pytest.fixture
@@ -114,8 +115,8 @@ def test_truncated_file_is_refused(saved):
 
 
 def test_flipped_weight_byte_is_refused(saved):
-    """Flip one bit inside the stored bytes of weight 0.W (found by searching the file for them);
-    the zip's CRC or the sha256 must catch it."""
+    """Flip one bit inside the stored bytes of weight 0.W (found by searching the file
+    for them); the zip's CRC or the sha256 must catch it."""
     with np.load(saved) as data:
         weight_bytes = data["0.W"].tobytes()
     raw = bytearray(saved.read_bytes())
@@ -128,7 +129,8 @@ def test_flipped_weight_byte_is_refused(saved):
 
 
 def test_tampered_weight_with_old_checksum_is_refused(saved):
-    """A well-formed file with a changed weight (but the old sha256) fails the integrity check."""
+    """A well-formed file with a changed weight (but the old sha256) fails the integrity
+    check."""
     with np.load(saved) as data:
         w = data["0.W"].copy()
     w[0, 0] += 1.0
@@ -148,7 +150,8 @@ def test_file_without_architecture_is_refused(saved):
 
 def test_unknown_layer_type_is_refused_even_with_a_valid_checksum(saved):
     """An architecture naming a class outside the fixed list is refused, never looked up
-    (the digest is recomputed so that the file passes the integrity check and reaches that code)."""
+    (the digest is recomputed so that the file passes the integrity check and reaches
+    that code)."""
     with np.load(saved) as data:
         contents = {name: data[name] for name in data.files}
     spec = json.loads(str(contents.pop("architecture")))
@@ -170,9 +173,9 @@ def test_unknown_layer_type_is_refused_even_with_a_valid_checksum(saved):
 
 @pytest.mark.parametrize("architecture", ["[]", "null", '"Dense"', "42"])
 def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_path):
-    """Valid JSON of the wrong kind (a list, null, a string, a number) with a *matching* digest
-    (sha256 is a checksum, not a signature: anyone can compute it) must still be a ValueError,
-    not an AttributeError from deep inside the loader."""
+    """Valid JSON of the wrong kind (a list, null, a string, a number) with a *matching*
+    digest (sha256 is a checksum, not a signature: anyone can compute it) must still be
+    a ValueError, not an AttributeError from deep inside the loader."""
     path = tmp_path / "odd.npz"
     np.savez(
         path,
@@ -184,7 +187,8 @@ def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_pat
 
 
 def test_object_arrays_are_never_unpickled(tmp_path):
-    """A file smuggling a pickled object is refused (allow_pickle=False), not executed."""
+    """A file smuggling a pickled object is refused
+    (allow_pickle=False), not executed."""
     path = tmp_path / "evil.npz"
     np.savez(
         path,
@@ -221,8 +225,9 @@ def test_unsupported_layer_cannot_be_saved(tmp_path):
 def test_failed_save_leaves_previous_file_and_no_temporary(
     target, tmp_path, monkeypatch
 ):
-    """If writing (np.savez) or renaming (os.replace) fails mid-save, the error propagates, the
-    file previously at the path is byte-for-byte unchanged and no temporary file is left."""
+    """If writing (np.savez) or renaming (os.replace) fails mid-save, the error
+    propagates, the file previously at the path is byte-for-byte unchanged and no
+    temporary file is left."""
     path = tmp_path / "model.npz"
     mlp(4, [3], 2, rng=0).save(path)
     before = path.read_bytes()
@@ -241,8 +246,9 @@ def test_failed_save_leaves_previous_file_and_no_temporary(
 
 
 def test_saved_file_gets_ordinary_permissions(tmp_path):
-    """The temporary file from ``tempfile.mkstemp`` is private (0o600); after the rename the model
-    file should have the permissions any new file gets (0o666 minus the umask), like np.savez's."""
+    """The temporary file from ``tempfile.mkstemp`` is private (0o600); after the rename
+    the model file should have the permissions any new file gets (0o666 minus the
+    umask), like np.savez's."""
     umask = os.umask(0)
     os.umask(umask)
     mlp(2, [], 2).save(tmp_path / "model.npz")
@@ -395,7 +401,9 @@ def test_a_zip_bomb_in_a_model_file_costs_neither_memory_nor_time(tmp_path):
     assert path.stat().st_size < 2**20
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match=r"bomb\.npz is not a readable nnlib model"):
+        with pytest.raises(
+            ValueError, match=r"bomb\.npz is not a readable nnlib model"
+        ):
             Sequential.load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -461,4 +469,3 @@ def test_non_finite_weights_are_refused_naming_the_parameter(tmp_path):
         ValueError, match=r"m\.npz: parameter 2\.W contains NaN or inf .*\(1, 0\)"
     ):
         Sequential.load(tmp_path / "m.npz")
-

@@ -1,8 +1,8 @@
 """Tests for :mod:`nnlib.training` (``fit``, ``evaluate``) and :mod:`nnlib.history`.
 
-* ``fit`` gives the same numbers as a straightforward NumPy re-implementation written here, so
-  the in-place fast paths (preallocated gradients, scratch arrays, skipped input gradient) change
-  no numbers;
+* ``fit`` gives the same numbers as a straightforward NumPy re-implementation written
+  here, so the in-place fast paths (preallocated gradients, scratch arrays, skipped
+  input gradient) change no numbers;
 * the same seeds give a bit-identical history; float32 stays float32 end to end;
 * a diverging run stops with a FloatingPointError naming the epoch and batch;
 * a small model learns real handwritten digits;
@@ -39,16 +39,18 @@ def quiet_fit(model, loss, optimizer, x, y, **kwargs) -> History:
     return fit(model, loss, optimizer, x, y, progress=False, **kwargs)
 
 
-# ---------------------------------------------------------------------- against a reference
+# ------------------------------------------------------------------ against a reference
 
 
 def reference_adam_training(
     weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2=0.999, eps=1e-8
 ):
-    """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain textbook way
-    in float64 with a fresh array for every intermediate: no in-place tricks at all.
+    """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain
+    textbook way in float64 with a fresh array for every intermediate: no in-place
+    tricks at all.
 
-    ``weights`` is a list of (W, b) pairs; the batches are taken in order (no shuffling).
+    ``weights`` is a list of (W, b) pairs; the batches are taken in order (no
+    shuffling).
     """
     params = [a.astype(np.float64) for pair in weights for a in pair]
     m = [np.zeros_like(p) for p in params]
@@ -93,13 +95,14 @@ def reference_adam_training(
 
 
 def test_fit_matches_a_straightforward_reimplementation():
-    """Two epochs of three batches (the last one smaller) of Adam on a float32 ReLU MLP agree
-    with the float64 textbook version started from the same weights.
+    """Two epochs of three batches (the last one smaller) of Adam on a float32 ReLU MLP
+    agree with the float64 textbook version started from the same weights.
 
-    Tolerance: float32 carries ~7 significant digits and 6 steps accumulate a few roundings, so
-    the parameters agree to rtol 1e-4 (atol 1e-6 for entries that pass near zero, where a
-    relative tolerance is meaningless). Any real difference in the algorithm (a missing bias
-    correction, a wrong gradient, a skipped batch) moves parameters by ~lr = 1e-2.
+    Tolerance: float32 carries ~7 significant digits and 6 steps accumulate a few
+    roundings, so the parameters agree to rtol 1e-4 (atol 1e-6 for entries that pass
+    near zero, where a relative tolerance is meaningless). Any real difference in the
+    algorithm (a missing bias correction, a wrong gradient, a skipped batch) moves
+    parameters by ~lr = 1e-2.
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 8)).astype(np.float32)
@@ -126,16 +129,18 @@ def test_fit_matches_a_straightforward_reimplementation():
     assert len(got) == len(expected)
     for a, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-6)
-    # and training did move every parameter array (the comparison is not of untouched weights)
+    # and training did move every parameter array (the comparison is not of untouched
+    # weights)
     assert not np.allclose(got[0], initial[0][0])
 
 
-# ---------------------------------------------------------------------- reproducibility, dtypes
+# -------------------------------------------------------------- reproducibility, dtypes
 
 
 def test_same_seeds_give_bit_identical_history(toy_data):
-    """Two fresh models with the same seeds, trained on the same data (with dropout and shuffling,
-    both driven by seeds), record exactly the same metrics: equality, not closeness."""
+    """Two fresh models with the same seeds, trained on the same data (with dropout and
+    shuffling, both driven by seeds), record exactly the same metrics: equality, not
+    closeness."""
     x, y = toy_data
 
     def run(shuffle_seed: int = 6, model_seed: int = 5) -> dict:
@@ -173,8 +178,9 @@ def test_same_seeds_give_bit_identical_history(toy_data):
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("inputs", ["uint8", "float32"])
 def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
-    """After fit, every parameter, gradient and optimizer state array is float32, and so is a
-    forward output: nothing was silently upcast to float64 (which doubles memory and time)."""
+    """After fit, every parameter, gradient and optimizer state array is float32, and so
+    is a forward output: nothing was silently upcast to float64 (which doubles memory
+    and time)."""
     rng = np.random.default_rng(0)
     if inputs == "uint8":
         x = rng.integers(0, 256, size=(20, 3, 3), dtype=np.uint8)
@@ -183,8 +189,9 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     y = rng.integers(0, 4, size=20)
     model = mlp(9, [6], 4, activation=activation, dropout=0.2, rng=1)
     opt = make_optimizer()
-    # Spy on every array that flows forward and backward during fit: a float64 intermediate
-    # would not show in the preallocated float32 parameters, gradients and optimizer state.
+    # Spy on every array that flows forward and backward during fit: a float64
+    # intermediate would not show in the preallocated float32 parameters, gradients and
+    # optimizer state.
     seen: list[tuple[str, np.dtype]] = []
     for layer in model.layers:
 
@@ -231,8 +238,9 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
 
 
 def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
-    """With SGD at lr = 1e12 the weights overflow float32 within a few batches. fit must stop
-    with a FloatingPointError that says where it happened, instead of training on NaNs."""
+    """With SGD at lr = 1e12 the weights overflow float32 within a few batches. fit must
+    stop with a FloatingPointError that says where it happened, instead of training on
+    NaNs."""
     x, y = toy_data
     model = mlp(6, [8], 3, rng=0)
     # Overflow warnings are the expected symptom here, not a test failure.
@@ -299,8 +307,8 @@ def test_regression_with_tiny_targets_is_measured_from_its_start():
 
 
 def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data):
-    """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The history
-    of a previous run continues, so the failing epoch is numbered 3, batch 1."""
+    """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The
+    history of a previous run continues, so the failing epoch is numbered 3, batch 1."""
     x, y = toy_data
     history = History(
         epoch=[1, 2],
@@ -326,14 +334,14 @@ def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data
         )
 
 
-# ---------------------------------------------------------------------- learning a real task
+# ----------------------------------------------------------------- learning a real task
 
 
 def test_learns_real_handwritten_digits():
-    """scikit-learn's bundled 8x8 digits (1797 real images, no download): mlp(64, [64], 10) with
-    Adam for 20 epochs reaches > 90% accuracy on a held-out quarter (split seed 0, model seed 0,
-    shuffle seed 0; it reaches ~96%, so 90% leaves room for BLAS rounding differences).
-    A model that does not learn stays near 10%."""
+    """scikit-learn's bundled 8x8 digits (1797 real images, no download): mlp(64, [64],
+    10) with Adam for 20 epochs reaches > 90% accuracy on a held-out quarter (split seed
+    0, model seed 0, shuffle seed 0; it reaches ~96%, so 90% leaves room for BLAS
+    rounding differences). A model that does not learn stays near 10%."""
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)  # pixel values are 0..16
     x_train, x_test, y_train, y_test = train_test_split(
@@ -360,8 +368,9 @@ def test_learns_real_handwritten_digits():
 
 
 def test_regression_with_mse_recovers_a_linear_map():
-    """A linear model (no hidden layer) fitted with MSE and SGD recovers y = x A + c from noiseless
-    data; the residual loss after 200 epochs is far below the initial ~O(1)."""
+    """A linear model (no hidden layer) fitted with MSE and SGD recovers y = x A + c
+    from noiseless data; the residual loss after 200 epochs is far below the initial
+    ~O(1)."""
     rng = np.random.default_rng(0)
     a, c = rng.standard_normal((3, 2)), np.array([0.5, -1.0])
     x = rng.standard_normal((64, 3))
@@ -387,8 +396,9 @@ def test_regression_with_mse_recovers_a_linear_map():
 
 
 def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
-    """Batch-weighted averaging over uneven batches (48 = 20 + 20 + 8) equals the loss of one
-    full forward pass (float64 model: agreement to 1e-12), and accuracy is the fraction right."""
+    """Batch-weighted averaging over uneven batches (48 = 20 + 20 + 8) equals the loss
+    of one full forward pass (float64 model: agreement to 1e-12), and accuracy is the
+    fraction right."""
     x, y = toy_data
     model = mlp(6, [5], 3, rng=0, dtype=np.float64)
     loss, acc = evaluate(model, SoftmaxCrossEntropy(), x, y, batch_size=20)
@@ -403,7 +413,8 @@ def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
 
 
 def test_evaluate_on_an_empty_set_is_a_clear_error():
-    """An empty evaluation set has no mean loss: a ValueError saying so, not ZeroDivisionError."""
+    """An empty evaluation set has no mean loss: a ValueError saying so, not
+    ZeroDivisionError."""
     with pytest.raises(ValueError, match="empty"):
         evaluate(
             mlp(2, [], 2),
@@ -451,7 +462,8 @@ def test_fit_rejects_zero_epochs(toy_data):
 
 @pytest.mark.parametrize("where", ["training", "validation"])
 def test_fit_rejects_nan_inputs_before_training(where, toy_data):
-    """NaNs are found up front (naming which data set), and the model is left untouched."""
+    """NaNs are found up front (naming which data set), and
+    the model is left untouched."""
     x, y = toy_data
     bad = x.copy()
     bad[3, 2] = np.nan
@@ -494,7 +506,8 @@ def test_fit_rejects_float_labels_for_classification(toy_data):
 
 
 def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
-    """A 3-output model cannot learn label 3 (a common off-by-one with 1-based labels)."""
+    """A 3-output model cannot learn label 3 (a common
+    off-by-one with 1-based labels)."""
     x, y = toy_data
     y = y.copy()
     y[0] = 3
@@ -560,7 +573,7 @@ def test_validation_data_that_is_not_a_pair_is_a_clear_type_error(toy_data):
         )
 
 
-# ---------------------------------------------------------------------- regression metric
+# -------------------------------------------------------------------- regression metric
 
 
 def test_regression_history_records_the_mean_absolute_error():
@@ -644,7 +657,7 @@ def test_predicting_in_another_thread_does_not_disturb_fit():
         assert np.array_equal(a.value, b.value), a.name
 
 
-# ---------------------------------------------------------------------- continued histories
+# ------------------------------------------------------------------ continued histories
 
 
 def test_stopped_early_is_reset_when_a_history_is_continued(overfitting_problem):
@@ -680,8 +693,9 @@ def test_stopped_early_is_reset_when_a_history_is_continued(overfitting_problem)
 
 @pytest.mark.parametrize("where", ["training", "validation"])
 def test_labels_beyond_the_outputs_fail_before_any_training(where, toy_data):
-    """Label 7 with 3 outputs, in the last training sample or in the validation set, is refused
-    before the first optimizer step (it used to surface mid-epoch or after a whole epoch)."""
+    """Label 7 with 3 outputs, in the last training sample or in the validation set, is
+    refused before the first optimizer step (it used to surface mid-epoch or after a
+    whole epoch)."""
     x, y = toy_data
     y_train, y_val = y.copy(), y[:10].copy()
     (y_train if where == "training" else y_val)[-1] = 7

@@ -456,10 +456,10 @@ def _resume(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Histor
 
 
 def _resume_message(out: Path, history: History, epochs: int) -> str:
-    last = history.epoch[-1]
-    if history.stopped_early or len(history) >= epochs:
+    last, remaining = history.epoch[-1], epochs - len(history)
+    if history.stopped_early or remaining < 1:
         return f"{out}: training ended after epoch {last}; writing what is missing"
-    return f"Resuming {out} after epoch {last} for {epochs - len(history)} more epoch(s)"
+    return f"Resuming {out} after epoch {last} for {remaining} more epoch(s)"
 
 
 # ---------------------------------------------------------------------------------------- commands

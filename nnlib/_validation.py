@@ -1,7 +1,9 @@
 """Input checks shared by every module.
 
-Each check raises a ``TypeError`` or ``ValueError`` whose message names the argument, what was
-expected and what was received, so that a learner sees *what* went wrong and *where*.
+Each check raises a ``TypeError`` or ``ValueError`` whose message names the argument,
+what was expected and what was received, so that a learner sees *what* went wrong and
+*where*. They run once, at the boundary (constructors, ``fit``, ``evaluate``,
+``predict``, loaders); the operations behind it trust their input.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ def check_positive_int(value: Any, name: str) -> int:
     """Return ``value`` as an ``int`` if it is an integer >= 1, else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(
-            f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}"
+            f"{name} must be an integer >= 1, "
+            f"got {value!r} of type {type(value).__name__}"
         )
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
@@ -34,7 +37,8 @@ def check_number(
 ) -> float:
     """Return ``value`` as a finite ``float`` inside the given interval, else raise.
 
-    The interval is ``[low, high]``; ``low_inclusive``/``high_inclusive`` make either end open.
+    The interval is ``[low, high]``; ``low_inclusive``/``high_inclusive`` make either
+    end open.
     """
     if isinstance(value, bool) or not isinstance(
         value, (int, float, np.integer, np.floating)
@@ -45,7 +49,8 @@ def check_number(
     value = float(value)
     lo_bracket = "[" if low_inclusive else "("
     hi_bracket = "]" if high_inclusive else ")"
-    interval = f"{lo_bracket}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_bracket}"
+    lo, hi = "-inf" if low is None else low, "inf" if high is None else high
+    interval = f"{lo_bracket}{lo}, {hi}{hi_bracket}"
     too_low = low is not None and (value < low or (value == low and not low_inclusive))
     too_high = high is not None and (
         value > high or (value == high and not high_inclusive)
@@ -56,10 +61,10 @@ def check_number(
 
 
 def check_float_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
-    """Return ``x`` as a floating-point array, checking its rank and that it holds no NaN or inf.
+    """Return ``x`` as a floating-point array of rank ``ndim`` without NaN or inf.
 
-    Integer and boolean arrays are rejected: silently treating labels or raw ``uint8`` pixels as
-    real-valued inputs is a common and hard-to-see mistake.
+    Integer and boolean arrays are rejected: silently treating labels or raw ``uint8``
+    pixels as real-valued inputs is a common and hard-to-see mistake.
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
@@ -76,10 +81,33 @@ def check_float_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarr
     if not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         raise ValueError(
-            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}, "
-            f"value {x[tuple(bad)]})"
+            f"{name} contains NaN or inf (first at index "
+            f"{tuple(int(i) for i in bad)}, value {x[tuple(bad)]})"
         )
     return x
+
+
+def check_inputs(x: Any, name: str) -> np.ndarray:
+    """Check a whole set of model inputs once: what ``fit`` and ``predict`` accept.
+
+    Either ``uint8`` images ``(N, ...)`` (scaled one batch at a time later) or a finite
+    floating-point array ``(N, features)``, with ``N >= 1``.
+    """
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty batch of shape (N, features), got {x.shape}"
+        )
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name} must be float or uint8 images, got dtype {x.dtype}")
+    return check_float_array(x, name, ndim=2)
+
+
+def n_features(x: np.ndarray) -> int:
+    """Features per sample: 784 for inputs ``(N, 784)`` or ``(N, 28, 28)``."""
+    return math.prod(x.shape[1:])
 
 
 def check_labels(
@@ -119,10 +147,11 @@ def check_labels(
 def as_model_input(x: Any, dtype: np.dtype, name: str = "x") -> np.ndarray:
     """Turn one batch into the 2-D floating-point array a model consumes.
 
-    * ``uint8`` images of any shape ``(N, ...)`` are flattened to ``(N, features)`` and scaled
-      to ``[0, 1]`` in ``dtype`` (``x * (1/255)``, computed directly in ``dtype``: writing
-      ``x / 255.0`` would silently produce float64 and double the cost of everything after it).
-    * floating-point arrays are cast to ``dtype`` if needed (no copy when they already match).
+    * ``uint8`` images of any shape ``(N, ...)`` are flattened to ``(N, features)`` and
+      scaled to ``[0, 1]`` in ``dtype`` (``x * (1/255)``, computed directly in
+      ``dtype``: writing ``x / 255.0`` would silently produce float64 and double the
+      cost of everything after it).
+    * floating-point arrays are cast to ``dtype`` if needed (no copy when they match).
     * anything else is a ``TypeError``.
     """
     x = np.asarray(x)
@@ -131,6 +160,7 @@ def as_model_input(x: Any, dtype: np.dtype, name: str = "x") -> np.ndarray:
         return np.multiply(flat, dtype.type(1 / 255), dtype=dtype)
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(
-            f"{name} must be a floating-point array or uint8 images, got dtype {x.dtype}"
+            f"{name} must be a floating-point array or uint8 images, "
+            f"got dtype {x.dtype}"
         )
     return x.astype(dtype, copy=False)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,11 +15,24 @@ if TYPE_CHECKING:
     from .history import History
     from .model import Sequential
 
-MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+MONITORS = (
+    "val_loss",
+    "val_accuracy",
+    "val_mae",
+    "train_loss",
+    "train_accuracy",
+    "train_mae",
+)
 
 
 class Callback:
-    """Base class. ``on_epoch_end`` returns True to ask ``fit`` to stop."""
+    """Base class. ``on_epoch_end`` returns True to ask ``fit`` to stop.
+
+    A callback that remembers something from epoch to epoch returns it from
+    ``state_dict`` and takes it back in ``load_state_dict``, so that a checkpoint
+    (``nnlib.checkpoint``) can resume it: JSON text under ``"state"``, and arrays of a
+    parameter's shape under that parameter's name (e.g. best weights ``"0.W"``).
+    """
 
     def on_train_begin(self, model: Sequential) -> None:
         """Called once before the first epoch."""
@@ -30,14 +44,25 @@ class Callback:
     def on_train_end(self, model: Sequential) -> None:
         """Called once after training (also after early stopping)."""
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """What the callback carries from one epoch to the next (nothing here)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Take back what ``state_dict`` returned."""
+        if state:
+            raise ValueError(
+                f"{type(self).__name__} keeps no state, got {sorted(state)}"
+            )
+
 
 class _Monitor:
-    """Tracks the best value of one history entry (lower loss or higher accuracy is better).
+    """Tracks the best value of a history entry (lowest loss or error, top accuracy).
 
-    ``update`` looks at every epoch of the history that it has not seen yet. Usually that is the
-    epoch that just ended; but when ``fit`` continues an earlier history (resuming a run), the
-    first call also goes through the earlier epochs, so the best value and the count of epochs
-    since it carry on from the earlier run instead of starting again from scratch.
+    ``update`` looks at every epoch of the history that it has not seen yet. Usually
+    that is the epoch that just ended; but when ``fit`` continues an earlier history,
+    the first call also goes through the earlier epochs, so the best value and the
+    count of epochs since it carry on from the earlier run.
     """
 
     def __init__(self, monitor: str, min_delta: float) -> None:
@@ -45,9 +70,8 @@ class _Monitor:
             raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
         self.monitor = monitor
         self.min_delta = check_number(min_delta, "min_delta", low=0.0)
-        self.sign = (
-            -1.0 if "accuracy" in monitor else 1.0
-        )  # compare sign * value, lower is better
+        # compare sign * value: lower is better
+        self.sign = -1.0 if "accuracy" in monitor else 1.0
         self.reset()
 
     def reset(self) -> None:
@@ -58,7 +82,7 @@ class _Monitor:
         self._seen = 0  # how many history entries have been looked at
 
     def update(self, history: History) -> bool:
-        """Look at the epochs of ``history`` not seen yet; return True if the latest is a new best."""
+        """Look at the epochs not seen yet; return True if the latest is a new best."""
         values = getattr(history, self.monitor)
         if not values:
             raise ValueError(
@@ -76,15 +100,42 @@ class _Monitor:
         self._seen = len(values)
         return improved
 
+    def state(self) -> dict[str, Any]:
+        """The tracker as JSON values (``best`` is None before any epoch)."""
+        best = None if math.isinf(self.best) else self.best
+        return {
+            "best": best,
+            "best_epoch": self.best_epoch,
+            "waited": self.waited,
+            "seen": self._seen,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Take back ``state()``; raise ``ValueError`` if it does not look like one."""
+        best, epoch = state["best"], state["best_epoch"]
+        counts = (state["waited"], state["seen"])
+        if not (
+            (best is None or isinstance(best, (int, float)))
+            and (epoch is None or isinstance(epoch, int))
+            and all(isinstance(n, int) and n >= 0 for n in counts)
+        ):
+            raise ValueError(f"not the state of a {self.monitor!r} tracker: {state}")
+        self.best = math.inf if best is None else float(best)
+        self.best_epoch, (self.waited, self._seen) = epoch, counts
+
+
+def _json_state(value: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {"state": np.array(json.dumps(value))}
+
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
-    With ``restore_best=True`` the model's weights are set back to those of the best epoch.
-    When ``fit`` continues an earlier history (resume), the earlier epochs count too: the best
-    value and the epochs waited since it carry on. If the best epoch is one of those earlier
-    epochs, its weights are not in memory and nothing is restored (keep them on disk with
-    ``ModelCheckpoint``).
+    With ``restore_best=True`` the model's weights are set back to those of the best
+    epoch when training ends. When ``fit`` continues an earlier history, the earlier
+    epochs count too: the best value and the epochs waited since it carry on; if the
+    best epoch is one of those earlier epochs, its weights are not in memory and
+    nothing is restored (resume from a checkpoint, which holds them, instead).
     """
 
     def __init__(
@@ -104,7 +155,7 @@ class EarlyStopping(Callback):
         self.patience = int(patience)
         self.restore_best = restore_best
         self.best_epoch: int | None = None
-        self._best_weights: list[np.ndarray] | None = None
+        self._best_weights: dict[str, np.ndarray] | None = None
         self._waited = 0
 
     def on_train_begin(self, model: Sequential) -> None:
@@ -118,22 +169,35 @@ class EarlyStopping(Callback):
         self.best_epoch, self._waited = self._tracker.best_epoch, self._tracker.waited
         if improved:
             if self.restore_best:
-                self._best_weights = [p.value.copy() for p in model.parameters()]
+                self._best_weights = {
+                    p.name: p.value.copy() for p in model.parameters()
+                }
             return False
         return self._waited >= self.patience
 
     def on_train_end(self, model: Sequential) -> None:
         if self.restore_best and self._best_weights is not None:
-            for p, best in zip(model.parameters(), self._best_weights, strict=True):
-                p.value[...] = best
+            for p in model.parameters():
+                p.value[...] = self._best_weights[p.name]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The tracker (JSON under ``"state"``) and the best weights, if kept."""
+        return _json_state(self._tracker.state()) | (self._best_weights or {})
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        state = dict(state)
+        self._tracker.load(json.loads(str(state.pop("state"))))
+        self.best_epoch, self._waited = self._tracker.best_epoch, self._tracker.waited
+        self._best_weights = {k: np.array(v) for k, v in state.items()} or None
 
 
 class ModelCheckpoint(Callback):
     """Save the model to ``path`` after each epoch (or only when ``monitor`` improves).
 
-    Saves are atomic (``Sequential.save``), so an interrupted run always leaves the last complete
-    checkpoint on disk. When ``fit`` continues an earlier history (resume), the best value of the
-    earlier epochs counts too, so a worse epoch never overwrites the earlier best file.
+    Saves are atomic (``Sequential.save``), so an interrupted run always leaves the
+    last complete file on disk. When ``fit`` continues an earlier history, the best
+    value of the earlier epochs counts too, so a worse epoch never overwrites the
+    earlier best file.
     """
 
     def __init__(
@@ -152,3 +216,15 @@ class ModelCheckpoint(Callback):
             model.save(self.path)
             self.saved_epochs.append(epoch)
         return False
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The tracker and the epochs saved so far (JSON under ``"state"``)."""
+        return _json_state(self._tracker.state() | {"saved": self.saved_epochs})
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        values = json.loads(str(state["state"]))
+        saved = values.pop("saved")
+        if not (isinstance(saved, list) and all(isinstance(e, int) for e in saved)):
+            raise ValueError(f"not a list of saved epochs: {saved!r}")
+        self._tracker.load(values)
+        self.saved_epochs = saved

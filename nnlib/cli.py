@@ -34,7 +34,6 @@ import math
 import os
 import shlex
 import sys
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -43,13 +42,12 @@ import numpy as np
 
 from . import data, metrics, report
 from ._files import (
-    atomic_write,
     atomic_write_text,
     remove_stale_temporaries,
     shown_path,
 )
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
-from .dropout import Dropout
+from .checkpoint import read_history
 from .history import History
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
@@ -534,115 +532,136 @@ def _save_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, default=str))
 
 
-class ResumeCheckpoint(Callback):
-    """After every epoch, write everything ``--resume`` needs to one file, ``checkpoint.npz``.
+# ------------------------------------------------------------------- resuming a run
+#: Options that every run's config.json holds (nnlib has written them from the start).
+RUN_KEYS = (
+    "split",
+    "data",
+    "limit",
+    "hidden",
+    "activation",
+    "dropout",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+    "patience",
+    "val_fraction",
+    "seed",
+)
+#: Options saved in config.json. A config.json written before an option existed
+#: (one not in RUN_KEYS) gets that option's command-line default on --resume.
+CONFIG_KEYS = (*RUN_KEYS, "weight_decay", "schedule")
 
-    The epoch number, the history, the weights (``model/<name>``), the optimizer's state
-    (``optimizer/<name>``, e.g. Adam's moment estimates) and the states of the random generators
-    (``rng/<name>``: the shuffling order and every dropout layer's masks) go into a single file with
-    a single atomic write, so they always belong to the same epoch: a run interrupted at any moment
-    resumes from the last complete epoch, and continues exactly as if it had never stopped.
-    ``history.json`` is a readable copy of the history.
+
+class _HistoryFile(Callback):
+    """After every epoch, write ``history.json``: a readable copy of the history.
+
+    ``checkpoint.npz`` (written by ``fit``) is what ``--resume`` reads.
     """
 
-    def __init__(
-        self, out: Path, optimizer: Optimizer, rngs: dict[str, np.random.Generator]
-    ) -> None:
-        self.out, self.optimizer, self.rngs = out, optimizer, rngs
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def on_epoch_end(self, epoch: int, history: History, model: Sequential) -> bool:
-        arrays = {"epoch": np.array(epoch), "history": np.array(history.to_json())}
-        arrays |= {f"model/{p.name}": p.value for p in model.parameters()}
-        arrays |= {
-            f"optimizer/{name}": a for name, a in self.optimizer.state_dict().items()
-        }
-        # A generator's state is a small dict of (large) integers: stored as JSON text.
-        arrays |= {
-            f"rng/{name}": np.array(json.dumps(gen.bit_generator.state))
-            for name, gen in self.rngs.items()
-        }
-        atomic_write(self.out / CHECKPOINT, lambda f: np.savez(f, **arrays))
-        atomic_write_text(self.out / "history.json", history.to_json())
+        history.to_json(self.path)
         return False
 
 
-def _read_checkpoint(out: Path) -> tuple[History, dict[str, np.ndarray]]:
-    """Read ``checkpoint.npz`` (see ``ResumeCheckpoint``): its history and all of its arrays.
+def _as_options(config: dict[str, Any]) -> list[str]:
+    """The command-line options that give ``config`` (e.g. ``--hidden 512 256``)."""
+    argv = []
+    for key in CONFIG_KEYS:
+        option, value = "--" + key.replace("_", "-"), config[key]
+        if value is True:
+            argv.append(option)
+        elif isinstance(value, list):
+            argv += [option, *map(str, value)]
+        elif isinstance(value, (str, int, float)) and value is not False:
+            argv += [option, str(value)]
+        elif value is not None and value is not False:
+            raise ValueError(f"{key!r} has an unexpected value {value!r}")
+    return argv
 
-    Raises ``ValueError``, saying how to recover, if the file is unreadable, from an older nnlib
-    or inconsistent.
+
+def _train_defaults() -> dict[str, Any]:
+    return vars(build_parser().parse_args(["train", "--out", "."]))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A run's ``config.json``, checked by the parser that checks the command line.
+
+    The keys every nnlib wrote (``RUN_KEYS``) must be there; an option added later
+    gets its default. Errors name the file, and the key or option.
     """
-    path = out / CHECKPOINT
-    restart = f"start again with another --out (best.npz in {out} holds the best model so far)"
     try:
-        with np.load(path, allow_pickle=False) as f:
-            saved = {name: f[name] for name in f.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{path} is not readable JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a JSON object, not {type(config).__name__}")
+    missing = [key for key in RUN_KEYS if key not in config]
+    if missing:
         raise ValueError(
-            f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); {restart}"
-        ) from err
-    if "epoch" not in saved or "history" not in saved:
-        raise ValueError(
-            f"{path} was written by an older nnlib (weights and optimizer state in separate "
-            f"files, possibly of different epochs), so it cannot be resumed safely; {restart}"
+            f"{path} has no {missing[0]!r} entry: put it back (see python -m nnlib "
+            "train --help), or start again with another --out"
         )
-    history = History.from_json(str(saved["history"]))
-    epoch = int(saved["epoch"])
-    if not history.epoch or history.epoch[-1] != epoch:
-        raise ValueError(
-            f"{path} holds the weights of epoch {epoch} but a history ending at epoch "
-            f"{history.epoch[-1] if history.epoch else 'none'}; {restart}"
-        )
-    return history, saved
+    defaults = _train_defaults()
+    config = {key: config.get(key, defaults[key]) for key in CONFIG_KEYS}
+    try:
+        argv = ["train", "--out", ".", *_as_options(config)]
+        parsed = vars(build_parser().parse_args(argv))
+    except (UsageError, ValueError) as err:
+        raise ValueError(f"{path}: {err}") from None
+    return {key: parsed[key] for key in CONFIG_KEYS}
 
 
-def _generators(
-    model: Sequential, shuffle: np.random.Generator
-) -> dict[str, np.random.Generator]:
-    """The random generators a training run draws from, by name: shuffling, and each dropout layer."""
-    return {"shuffle": shuffle} | {
-        f"dropout/{i}": layer.rng
-        for i, layer in enumerate(model.layers)
-        if isinstance(layer, Dropout)
-    }
+def _resume(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], History]:
+    """The saved run's options (``--epochs`` and ``--data`` may change) and history."""
+    if not (out / "config.json").exists() or not (out / CHECKPOINT).exists():
+        raise UsageError(
+            f"--resume: no checkpoint in {out} (run train without --resume first)"
+        )
+    config = _read_config(out / "config.json")
+    try:
+        history = read_history(out / CHECKPOINT)
+    except ValueError as err:
+        raise ValueError(
+            f"{err}; start again with another --out (best.npz in {out} holds the "
+            "best model so far)"
+        ) from None
+    defaults = _train_defaults()
+    ignored = [
+        "--" + key.replace("_", "-")
+        for key in CONFIG_KEYS
+        if key not in ("epochs", "data")
+        and getattr(args, key) not in (defaults[key], config[key])
+    ]
+    if ignored:
+        print(
+            f"note: --resume continues {out} with its saved options; ignoring "
+            f"{', '.join(ignored)}",
+            file=sys.stderr,
+        )
+    if args.epochs is not None:
+        if history.stopped_early and args.epochs > len(history):
+            last, best = history.epoch[-1], history.best_epoch("val_loss")
+            raise UsageError(
+                f"{out} stopped early after epoch {last} (no val-loss improvement "
+                f"since epoch {best} for --patience {config['patience']} epochs): "
+                "nothing to resume"
+            )
+        config["epochs"] = args.epochs
+    if args.data is not None:  # the same data, found elsewhere
+        config["data"] = args.data
+    return config, history
 
 
-def _restore(
-    saved: dict[str, np.ndarray],
-    model: Sequential,
-    optimizer: Optimizer,
-    rngs: dict[str, np.random.Generator],
-    out: Path,
-) -> None:
-    """Copy a checkpoint's weights into ``model``, its state into ``optimizer`` and ``rngs``."""
-    weights = {
-        name.removeprefix("model/"): a
-        for name, a in saved.items()
-        if name.startswith("model/")
-    }
-    params = {p.name: p.value for p in model.parameters()}
-    if set(weights) != set(params) or any(
-        weights[n].shape != params[n].shape for n in params
-    ):
-        raise ValueError(
-            f"{out / CHECKPOINT} does not fit the model described by {out / 'config.json'}"
-        )
-    for name, value in params.items():
-        value[...] = weights[name]
-    optimizer.load_state_dict(
-        {
-            name.removeprefix("optimizer/"): a
-            for name, a in saved.items()
-            if name.startswith("optimizer/")
-        }
-    )
-    if any(f"rng/{name}" not in saved for name in rngs):
-        raise ValueError(
-            f"{out / CHECKPOINT} has no random-generator states (written by an older nnlib): "
-            f"start again with another --out"
-        )
-    for name, gen in rngs.items():
-        gen.bit_generator.state = json.loads(str(saved[f"rng/{name}"]))
+def _resume_message(out: Path, history: History, epochs: int) -> str:
+    last, remaining = history.epoch[-1], epochs - len(history)
+    if history.stopped_early or remaining < 1:
+        return f"{out}: training ended after epoch {last}; writing what is missing"
+    return f"Resuming {out} after epoch {last} for {remaining} more epoch(s)"
 
 
 # ----------------------------------------------------------------------------- commands
@@ -650,61 +669,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_path = out / "config.json"
     if args.resume:
-        if not config_path.exists() or not (out / CHECKPOINT).exists():
-            raise UsageError(
-                f"--resume: no checkpoint in {out} (run train without --resume first)"
-            )
-        config = json.loads(config_path.read_text())
-        if (
-            args.epochs is not None
-        ):  # else: the number of epochs the run was started with
-            config["epochs"] = args.epochs
-        history, saved = _read_checkpoint(out)
-        last, best = history.epoch[-1], history.best_epoch("val_loss")
-        if last - best >= config["patience"]:
-            raise UsageError(
-                f"{out} stopped early after epoch {last} (no val-loss improvement since epoch "
-                f"{best} for --patience {config['patience']} epochs): nothing to resume"
-            )
-        remaining = config["epochs"] - len(history)
-        if remaining < 1:
-            raise UsageError(
-                f"{out} already trained {len(history)} epochs; pass a larger --epochs to continue"
-            )
+        config, history = _resume(args, out)
     else:
         if (out / CHECKPOINT).exists():
             raise UsageError(
                 f"{out} already holds a run: use --resume to continue it or another --out"
             )
-        config = {
-            k: getattr(args, k)
-            for k in (
-                "split",
-                "data",
-                "limit",
-                "hidden",
-                "activation",
-                "dropout",
-                "optimizer",
-                "lr",
-                "weight_decay",
-                "schedule",
-                "batch_size",
-                "epochs",
-                "patience",
-                "val_fraction",
-                "seed",
-            )
-        }
+        config = {k: getattr(args, k) for k in CONFIG_KEYS}
         config["epochs"] = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
-        history, remaining = None, config["epochs"]
+        history = None
     for key in ("split", "data", "limit", "val_fraction", "seed"):
         setattr(args, key, config[key])
 
     dataset = _load(args, train=True, test=True)
     x_train, y_train, x_val, y_val = _train_val(args, dataset)
     optimizer = _optimizer(config, n_train=len(x_train))
-    # A resumed run rebuilds the same model (same seed), then loads the checkpoint's weights.
+    # A resumed run rebuilds the same model (same seed); fit then loads the checkpoint.
     model = mlp(
         28 * 28,
         config["hidden"],
@@ -713,46 +693,35 @@ def cmd_train(args: argparse.Namespace) -> int:
         dropout=config["dropout"],
         rng=config["seed"],
     )
-    # The shuffling generator is created here, not inside fit, so that its state can be saved
-    # after every epoch and restored on --resume (default_rng(seed) gives the same order either way).
-    rngs = _generators(model, np.random.default_rng(config["seed"]))
     if history is not None:
-        _restore(saved, model, optimizer, rngs, out)
-        if (
-            best == last
-        ):  # an interrupt may have come between writing checkpoint.npz and best.npz
-            model.save(out / "best.npz")
-        print(f"Resuming {out} after epoch {last} for {remaining} more epoch(s)")
+        print(_resume_message(out, history, config["epochs"]))
     else:
         out.mkdir(parents=True, exist_ok=True)
-    _save_json(
-        config_path, config
-    )  # on --resume: with the (possibly new) number of epochs
+    _save_json(config_path, config)  # on --resume: with the (new) number of epochs
     print(model.summary())
-    # ResumeCheckpoint first: best.npz is never newer than checkpoint.npz. The trackers of
-    # EarlyStopping and ModelCheckpoint take the epochs of a resumed history into account.
     callbacks = [
-        ResumeCheckpoint(out, optimizer, rngs),
         EarlyStopping("val_loss", patience=config["patience"]),
         ModelCheckpoint(out / "best.npz", monitor="val_loss"),
+        _HistoryFile(out / "history.json"),
     ]
     try:
-        # No numpy overflow warnings: fit itself reports a diverging loss (a FloatingPointError).
-        with np.errstate(over="ignore", invalid="ignore"):
-            history = fit(
-                model,
-                SoftmaxCrossEntropy(),
-                optimizer,
-                x_train,
-                y_train,
-                epochs=remaining,
-                batch_size=config["batch_size"],
-                validation_data=(x_val, y_val),
-                rng=rngs["shuffle"],
-                callbacks=callbacks,
-                progress=not args.no_progress,
-                history=history,
-            )
+        # With checkpoint=, epochs is the run's total: fit resumes from the file if it
+        # exists (and returns at once for a run whose training ended), and writes the
+        # whole state there after every epoch (nnlib.checkpoint).
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            optimizer,
+            x_train,
+            y_train,
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            validation_data=(x_val, y_val),
+            rng=config["seed"],
+            callbacks=callbacks,
+            progress=not args.no_progress,
+            checkpoint=out / CHECKPOINT,
+        )
     except KeyboardInterrupt:
         if (out / CHECKPOINT).exists():
             print(

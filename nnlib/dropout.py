@@ -13,15 +13,17 @@ from .layer import Layer
 class Dropout(Layer):
     r"""Inverted dropout (Srivastava et al., 2014).
 
-    During training each entry is kept with probability :math:`1 - p` and scaled up so that its
-    expectation does not change:
+    During training each entry is kept with probability :math:`1 - p` and scaled up so
+    that its expectation does not change:
 
     .. math::
         m_{ij} \sim \text{Bernoulli}(1 - p), \qquad
         y = \frac{m \odot x}{1 - p}, \qquad \mathbb E[y] = x, \qquad
-        \frac{\partial L}{\partial x} = \frac{m}{1 - p} \odot \frac{\partial L}{\partial y}
+        \frac{\partial L}{\partial x}
+            = \frac{m}{1 - p} \odot \frac{\partial L}{\partial y}
 
-    At evaluation (``training=False``) it is the identity, so predictions need no rescaling.
+    At evaluation (``training=False``) it is the identity, so predictions need no
+    rescaling.
 
     Parameters
     ----------
@@ -44,10 +46,20 @@ class Dropout(Layer):
         self._scaled_mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
         return x * self._scaled_mask
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(
+        self, grad_out: np.ndarray, *, input_grad: bool = True
+    ) -> np.ndarray | None:
+        if not input_grad:
+            return None
         if self._scaled_mask is None:  # evaluation mode (or p = 0): the identity
             return grad_out
         return grad_out * self._scaled_mask
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x  # evaluation mode: the identity, and no mask is drawn
+
+    def generators(self) -> dict[str, np.random.Generator]:
+        return {"dropout": self.rng}  # the masks' generator, saved by checkpoints
 
     def get_config(self) -> dict[str, Any]:
         return {"p": self.p}

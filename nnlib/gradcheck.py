@@ -1,20 +1,24 @@
 r"""Finite-difference gradient checks.
 
-An analytic gradient (what ``backward`` returns) is compared with the central difference
+An analytic gradient (what ``backward`` returns) is compared with the central
+difference
 
 .. math::
-    \frac{\partial f}{\partial \theta_i} \approx \frac{f(\theta + \epsilon e_i) - f(\theta - \epsilon e_i)}{2 \epsilon},
+    \frac{\partial f}{\partial \theta_i} \approx
+    \frac{f(\theta + \epsilon e_i) - f(\theta - \epsilon e_i)}{2 \epsilon},
 
-whose error is :math:`O(\epsilon^2)` from truncation plus :math:`O(u/\epsilon)` from rounding
-(:math:`u \approx 10^{-16}` in float64). With :math:`\epsilon = 10^{-6}` both are around
-:math:`10^{-10}` relative, so everything runs in float64 and a correct backward gives a relative
-error far below :math:`10^{-6}`; a wrong one gives something near 1.
+whose error is :math:`O(\epsilon^2)` from truncation plus :math:`O(u/\epsilon)` from
+rounding (:math:`u \approx 10^{-16}` in float64). With :math:`\epsilon = 10^{-6}` both
+are around :math:`10^{-10}` relative, so everything runs in float64 and a correct
+backward gives a relative error far below :math:`10^{-6}`; a wrong one gives
+something near 1.
 
-For a layer or model with output :math:`y` the checked scalar is :math:`f = \sum_{ij} R_{ij} y_{ij}`
-with a fixed random :math:`R`, so ``backward(R)`` is tested with a non-trivial upstream gradient;
-for a loss, :math:`f` is the loss itself.
+For a layer or model with output :math:`y` the checked scalar is
+:math:`f = \sum_{ij} R_{ij} y_{ij}` with a fixed random :math:`R`, so ``backward(R)``
+is tested with a non-trivial upstream gradient; for a loss, :math:`f` is the loss.
 
-The error of each array is :math:`\lVert a - n \rVert / (\lVert a \rVert + \lVert n \rVert)`, a norm-based
+The error of each array is
+:math:`\lVert a - n \rVert / (\lVert a \rVert + \lVert n \rVert)`, a norm-based
 relative error that stays meaningful when individual entries are zero.
 """
 
@@ -48,7 +52,7 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 def _numeric_gradient(
     f: Callable[[], float], array: np.ndarray, eps: float
 ) -> np.ndarray:
-    """Central differences of ``f()`` with respect to every entry of ``array`` (perturbed in place)."""
+    """Central differences of ``f()`` for each entry of ``array`` (changed in place)."""
     grad = np.zeros_like(array)
     flat, out = array.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -74,22 +78,27 @@ def gradient_errors(
 ) -> dict[str, float]:
     """Relative error of every analytic gradient of a layer or model, keyed by name.
 
-    Keys are ``"input"`` and each parameter's name (``"W"``, ``"0.W"``, ...). With ``loss`` and
-    ``target`` the checked scalar is ``loss(module(x), target)``; otherwise a fixed random
-    projection of the output. With ``training=True`` stochastic layers (dropout) are checked too:
-    every evaluation starts from the same random state, so all see the same mask.
+    Keys are ``"input"`` and each parameter's name (``"W"``, ``"0.W"``, ...). With
+    ``loss`` and ``target`` the checked scalar is ``loss(module(x), target)``;
+    otherwise a fixed random projection of the output. With ``training=True``
+    stochastic layers (dropout) are checked too: every evaluation starts from the same
+    random state, so all see the same mask. ``target`` is used as given (as ``fit``
+    would after ``Loss.check_targets``).
     """
+    if loss is not None and target is None:
+        raise ValueError("gradient_errors: a loss needs its target")
+    labels = np.asarray(target)
     base = _to_float64(module)
     x = np.array(x, dtype=np.float64)
     probe = copy.deepcopy(base)
     out_shape = probe.forward(x.copy(), training=training).shape
     projection = np.random.default_rng(seed).standard_normal(out_shape)
 
-    # Analytic gradients, from a copy that starts in the same state as every numeric evaluation.
+    # Analytic gradients, from a copy in the same state as every numeric evaluation.
     analytic_module = copy.deepcopy(base)
     out = analytic_module.forward(x, training=training)
     if loss is not None:
-        loss.forward(out, target)
+        loss.forward(out, labels)
         upstream = loss.backward()
     else:
         upstream = projection
@@ -101,7 +110,7 @@ def gradient_errors(
         fresh = copy.deepcopy(base)  # same random state (dropout masks) on every call
         y = fresh.forward(x, training=training)
         return (
-            loss.forward(y, target)
+            loss.forward(y, labels)
             if loss is not None
             else float(np.sum(projection * y))
         )

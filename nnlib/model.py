@@ -1,8 +1,8 @@
-"""``Sequential``: a network as a list of layers, and ``mlp``, a builder for common architectures."""
+"""``Sequential``: a network as a list of layers; ``mlp`` builds common ones."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -10,15 +10,17 @@ import numpy as np
 
 from ._validation import (
     as_model_input,
-    check_float_array,
+    check_inputs,
     check_number,
     check_positive_int,
+    n_features,
 )
 from .activations import ACTIVATIONS
 from .dense import Dense
 from .dropout import Dropout
-from .layer import Layer, Parameter
+from .layer import Layer, Parameter, Shape
 from .losses import softmax
+from .serialization import load_layers, save_layers
 
 
 class Sequential:
@@ -26,12 +28,16 @@ class Sequential:
 
     .. math:: f(x) = f_K(\dots f_2(f_1(x)))
 
-    ``forward`` applies the layers in order; ``backward`` applies the chain rule in reverse,
-    handing each layer the gradient of the loss with respect to its output:
+    ``forward`` applies the layers in order; ``backward`` applies the chain rule in
+    reverse, handing each layer the gradient of the loss with respect to its output:
 
     .. math::
-        \frac{\partial L}{\partial h_{k-1}} = \text{layer}_k\text{.backward}\Big(\frac{\partial L}{\partial h_k}\Big),
-        \qquad k = K, \dots, 1
+        \frac{\partial L}{\partial h_{k-1}}
+            = \text{layer}_k\text{.backward}
+              \Big(\frac{\partial L}{\partial h_k}\Big), \qquad k = K, \dots, 1
+
+    The layers are checked once, here: each must accept what the previous one outputs
+    (``Layer.output_shape``), and all parameters must share one dtype.
     """
 
     def __init__(self, layers: Iterable[Layer]) -> None:
@@ -46,8 +52,20 @@ class Sequential:
         self._check_connections()
         self._check_dtypes()
 
+    def _check_connections(self) -> None:
+        """Check that each layer accepts the samples the previous layer outputs."""
+        shape: Shape = (None,)  # the model's input width is not known yet
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError:
+                raise ValueError(
+                    f"layers[{i}] is {layer} but the previous layer outputs "
+                    f"{shape[-1]} features"
+                ) from None
+
     def _check_dtypes(self) -> None:
-        """Check that every parameter has the same dtype: mixing them would silently promote."""
+        """Check that all parameters share one dtype: mixing them silently promotes."""
         first: tuple[int, np.dtype] | None = None
         for i, layer in enumerate(self.layers):
             for p in layer.parameters():
@@ -56,21 +74,9 @@ class Sequential:
                 elif p.value.dtype != first[1]:
                     raise ValueError(
                         f"layers[{i}] ({layer!r}) has {p.value.dtype} parameters but "
-                        f"layers[{first[0]}] ({self.layers[first[0]]!r}) has {first[1]}: "
-                        f"build every layer with the same dtype"
+                        f"layers[{first[0]}] ({self.layers[first[0]]!r}) has "
+                        f"{first[1]}: build every layer with the same dtype"
                     )
-
-    def _check_connections(self) -> None:
-        """Check that each Dense layer's input width matches the previous Dense layer's output."""
-        width: int | None = None
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                if width is not None and layer.n_in != width:
-                    raise ValueError(
-                        f"layers[{i}] is Dense({layer.n_in}, {layer.n_out}) but the previous "
-                        f"layer outputs {width} features"
-                    )
-                width = layer.n_out
 
     @property
     def dtype(self) -> np.dtype:
@@ -81,14 +87,16 @@ class Sequential:
 
     @property
     def n_inputs(self) -> int | None:
-        """Number of input features (of the first Dense layer), or None if there is none."""
-        first = next((layer for layer in self.layers if isinstance(layer, Dense)), None)
-        return None if first is None else first.n_in
+        """Number of input features (of the first layer that fixes it), or None."""
+        return next((lay.n_in for lay in self.layers if lay.n_in is not None), None)
 
-    # ------------------------------------------------------------------ forward and backward
+    # ----------------------------------------------------------- forward and backward
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Run a batch ``x: (N, n_in)`` through every layer; ``training`` switches dropout on."""
-        x = check_float_array(x, "x", ndim=2).astype(self.dtype, copy=False)
+        """Run a batch ``x: (N, n_in)`` of the model's dtype through every layer.
+
+        ``training`` switches dropout on. ``x`` is used as given: ``fit``, ``evaluate``
+        and ``predict`` check and convert their data once, before the first batch.
+        """
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
@@ -96,20 +104,28 @@ class Sequential:
     def backward(
         self, grad: np.ndarray, *, input_grad: bool = True
     ) -> np.ndarray | None:
-        """Backpropagate ``∂L/∂output`` through the layers in reverse, filling every ``grads``.
+        """Backpropagate ``∂L/∂output`` through the layers in reverse order.
 
-        Returns ``∂L/∂x``; with ``input_grad=False`` (what training uses) a first Dense layer skips
-        that product, which nothing needs, and ``None`` is returned.
+        Returns ``∂L/∂x``; with ``input_grad=False`` (what training uses) the first
+        layer skips that product, which nothing needs, and ``None`` is returned.
         """
         *rest, first = self.layers[::-1]
         for layer in rest:
-            grad = layer.backward(grad)
-        if isinstance(first, Dense):
-            return first.backward(grad, input_grad=input_grad)
-        return first.backward(grad)
+            grad = layer.backward(grad)  # type: ignore[assignment]  # an array, not None
+        return first.backward(grad, input_grad=input_grad)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """The output in evaluation mode, caching nothing (see ``Layer.infer``).
+
+        Predictions made this way never disturb training, even from another thread
+        while ``fit`` runs.
+        """
+        for layer in self.layers:
+            x = layer.infer(x)
+        return x
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable array with its gradient, named ``"<layer index>.<key>"`` (e.g. ``"0.W"``)."""
+        """Every trainable array with its gradient, named ``"<layer index>.<key>"``."""
         return [
             p for i, layer in enumerate(self.layers) for p in layer.parameters(f"{i}.")
         ]
@@ -118,66 +134,79 @@ class Sequential:
         """Total number of trainable scalars."""
         return sum(p.value.size for p in self.parameters())
 
-    # ------------------------------------------------------------------ inference
+    def generators(self) -> dict[str, np.random.Generator]:
+        """The layers' random generators, named ``"<name>/<layer index>"``."""
+        return {
+            f"{name}/{i}": gen
+            for i, layer in enumerate(self.layers)
+            for name, gen in layer.generators().items()
+        }
+
+    # ----------------------------------------------------------------------- inference
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
         """Class probabilities ``softmax(f(x))``, shape ``(N, C)``, in evaluation mode.
 
-        ``x`` is a float array ``(N, features)`` or uint8 images ``(N, ...)``, which are flattened
-        and scaled to [0, 1] one batch at a time, so memory stays bounded for any ``N``.
+        ``x`` is a float array ``(N, features)`` or uint8 images ``(N, ...)``, which are
+        flattened and scaled to [0, 1] one batch at a time, so memory stays bounded.
         """
-        return np.concatenate(
-            [softmax(logits) for logits in self._logits_in_batches(x, batch_size)]
-        )
+        batches = self._logits_in_batches(x, batch_size)
+        return np.concatenate([softmax(logits) for logits in batches])
 
     def predict(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
-        """Predicted class labels ``argmax_k f(x)_k``, shape ``(N,)`` (for regression use ``forward``)."""
-        return np.concatenate(
-            [logits.argmax(axis=1) for logits in self._logits_in_batches(x, batch_size)]
-        )
+        """Predicted labels ``argmax_k f(x)_k``, shape ``(N,)``."""
+        batches = self._logits_in_batches(x, batch_size)
+        return np.concatenate([logits.argmax(axis=1) for logits in batches])
 
     def _logits_in_batches(
         self, x: np.ndarray, batch_size: int
-    ) -> Iterable[np.ndarray]:
+    ) -> Iterator[np.ndarray]:
+        """Check ``x`` once, then yield the logits of one batch at a time."""
         batch_size = check_positive_int(batch_size, "batch_size")
-        x = np.asarray(x)
-        if x.ndim < 2 or x.shape[0] == 0:
-            raise ValueError(
-                f"x must be a non-empty batch of shape (N, features), got {x.shape}"
-            )
-        for start in range(0, x.shape[0], batch_size):
-            batch = as_model_input(x[start : start + batch_size], self.dtype, "x")
-            yield self.forward(batch, training=False)
+        x = check_inputs(x, "x")
+        self.output_shape((n_features(x),))  # the right number of features?
+        return self._batched_logits(x, batch_size)
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of one sample's output for samples of ``input_shape`` (e.g. ``(784,)`` -> ``(47,)``)."""
+    def _batched_logits(self, x: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+        for start in range(0, x.shape[0], batch_size):
+            batch = as_model_input(x[start : start + batch_size], self.dtype)
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                logits = self.infer(batch)
+            # Finite inputs give non-finite outputs only if the weights overflow them.
+            if not np.isfinite(logits).all():
+                raise ValueError(
+                    f"the model's outputs for x[{start}:{start + batch_size}] are NaN "
+                    f"or inf: its weights are too large for {self.dtype} (did its "
+                    "training diverge?)"
+                )
+            yield logits
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Shape of one output sample for samples of ``input_shape``.
+
+        For example ``(784,)`` gives ``(47,)``; a layer that cannot take what the
+        previous one outputs raises ``ValueError``.
+        """
         shape = input_shape
         for layer in self.layers:
             shape = layer.output_shape(shape)
         return shape
 
-    # ------------------------------------------------------------------ description and files
+    # ---------------------------------------------------------- description and files
     def summary(self) -> str:
         """A table of layers, output shapes and parameter counts."""
-        shape: tuple[int, ...] = (
-            (self.n_inputs,) if self.n_inputs is not None else ("?",)
-        )  # type: ignore[assignment]
+        shape: Shape = (self.n_inputs,)
         rows = [("Layer", "Output shape", "Params")]
         for i, layer in enumerate(self.layers):
             shape = layer.output_shape(shape)
             n = sum(v.size for v in layer.params.values())
-            rows.append(
-                (f"{i}: {layer!r}", f"(N, {', '.join(map(str, shape))})", f"{n:,}")
-            )
+            dims = ", ".join("?" if d is None else str(d) for d in shape)
+            rows.append((f"{i}: {layer!r}", f"(N, {dims})", f"{n:,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
         rule = "-" * (sum(widths) + 4)
         lines = [
-            f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:<{widths[1]}}  {rows[0][2]:>{widths[2]}}",
-            rule,
+            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows
         ]
-        lines += [
-            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}"
-            for a, b, c in rows[1:]
-        ]
+        lines.insert(1, rule)
         lines += [rule, f"Total trainable parameters: {self.n_parameters():,}"]
         return "\n".join(lines)
 
@@ -186,17 +215,16 @@ class Sequential:
         return f"Sequential([\n{inner}\n])"
 
     def save(self, path: str | Path) -> None:
-        """Write weights and architecture to an ``.npz`` file atomically (see ``nnlib.serialization``)."""
-        from .serialization import save_model
+        """Write weights and architecture to an ``.npz`` file, atomically.
 
-        save_model(self, path)
+        See ``nnlib.serialization`` for the format and its checks.
+        """
+        save_layers(self.layers, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Sequential:
         """Rebuild a model saved by ``save``; never unpickles anything."""
-        from .serialization import load_model
-
-        return load_model(path)
+        return cls(load_layers(path))
 
 
 def mlp(
@@ -209,19 +237,21 @@ def mlp(
     rng: np.random.Generator | int | None = None,
     dtype: type = np.float32,
 ) -> Sequential:
-    """Build a multilayer perceptron ``Dense → activation [→ Dropout]`` per hidden layer, then ``Dense``.
+    """Build a multilayer perceptron: ``Dense → activation [→ Dropout]`` per hidden
+    layer, then ``Dense``.
 
     The last layer has no activation: for classification its outputs are logits for
-    ``SoftmaxCrossEntropy``; for regression they are the predictions for ``MeanSquaredError``.
+    ``SoftmaxCrossEntropy``; for regression the predictions for ``MeanSquaredError``.
 
     Parameters
     ----------
     n_in, n_out : input features and outputs (classes, or regression targets).
-    hidden : widths of the hidden layers, e.g. ``[512, 256]`` (may be empty: a linear model).
-    activation : one of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``. ReLU-type
-        layers use He initialization, the others Glorot; the output layer uses Glorot.
+    hidden : widths of the hidden layers, e.g. ``[512, 256]`` (empty: a linear model).
+    activation : one of ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``.
+        ReLU-type layers use He initialization, the others Glorot; the output layer
+        uses Glorot.
     dropout : drop probability after each hidden activation (0 disables dropout).
-    rng : seed or Generator for weights and dropout masks (one seed fixes the whole model).
+    rng : seed or Generator for weights and dropout masks (one seed fixes the model).
     """
     if activation not in ACTIVATIONS:
         raise ValueError(

@@ -1,8 +1,9 @@
 r"""Learning-rate schedules.
 
-A schedule is a callable ``factor = schedule(t)`` of the optimizer's step counter ``t = 0, 1, ...``
-(one step per mini-batch); the optimizer uses :math:`\eta_t = \eta \cdot \text{factor}(t)`.
-To think in epochs, multiply by the number of batches per epoch, ``ceil(N / batch_size)``.
+A schedule is a callable ``factor = schedule(t)`` of the optimizer's step counter
+``t = 0, 1, ...`` (one step per mini-batch); the optimizer uses
+:math:`\eta_t = \eta \cdot \text{factor}(t)`. To think in epochs, multiply by the
+number of batches per epoch, ``ceil(N / batch_size)``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from ._validation import check_number, check_positive_int
 
 
 class StepDecay:
-    r"""Multiply the rate by ``gamma`` every ``step_size`` steps: :math:`\gamma^{\lfloor t / s \rfloor}`."""
+    r"""Multiply the rate by ``gamma`` every ``step_size`` steps.
+
+    .. math:: f(t) = \gamma^{\lfloor t / s \rfloor}
+    """
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = check_positive_int(step_size, "step_size")
@@ -44,9 +48,11 @@ class ExponentialDecay:
 
 
 class CosineDecay:
-    r"""Half a cosine from 1 down to ``final_factor`` over ``total_steps``, then constant.
+    r"""Half a cosine from 1 to ``final_factor`` over ``total_steps``, then constant.
 
-    .. math:: f(t) = f_{end} + (1 - f_{end}) \cdot \tfrac12 \left(1 + \cos(\pi \min(t, T) / T)\right)
+    .. math::
+        f(t) = f_{end} + (1 - f_{end}) \cdot
+               \tfrac12 \left(1 + \cos(\pi \min(t, T) / T)\right)
     """
 
     def __init__(self, total_steps: int, final_factor: float = 0.0) -> None:
@@ -62,7 +68,8 @@ class CosineDecay:
         )
 
     def __repr__(self) -> str:
-        return f"CosineDecay(total_steps={self.total_steps}, final_factor={self.final_factor})"
+        args = f"total_steps={self.total_steps}, final_factor={self.final_factor}"
+        return f"CosineDecay({args})"
 
 
 #: The schedules known by name: ``make_schedule``, ``python -m nnlib train --schedule``.

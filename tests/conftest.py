@@ -170,3 +170,16 @@ def small_zip(tmp_path: Path, mnist_members: dict[str, bytes]) -> Path:
 def raw_member() -> Callable[[str | Path, str], np.ndarray]:
     """``raw_member(archive, member)``: a member as stored, read without nnlib."""
     return _raw_member
+
+
+# ----------------------------------------------------------- added by CORE (helpers)
+@pytest.fixture
+def overfitting_problem() -> tuple[np.ndarray, ...]:
+    """Random labels: training can memorise them, but the validation loss (on other
+    random labels) first falls a little, then rises, so it has a clear best epoch in
+    the middle of training. Returns ``x, y, x_val, y_val`` (32 samples each, 5
+    features, 3 classes), for callback and resume tests."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
+    x_val = rng.standard_normal((32, 5)).astype(np.float32)
+    return x, y, x_val, rng.integers(0, 3, 32)

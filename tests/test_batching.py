@@ -1,7 +1,8 @@
 """Tests for :mod:`nnlib.batching`: ``iterate_minibatches``.
 
-Every sample is visited exactly once per pass, shuffling is reproducible from a seed, uint8
-images come out as float32 in [0, 1] (never float64), and bad arguments are rejected.
+Every sample is visited exactly once per pass, shuffling is reproducible from a seed,
+uint8 images come out as float32 in [0, 1] (never float64), and bad arguments are
+rejected.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from nnlib.batching import iterate_minibatches
     seed=st.integers(0, 1000),
 )
 def test_every_sample_exactly_once_with_matching_labels(n, batch_size, shuffle, seed):
-    """Whatever n and batch size, the batches partition the data set: ceil(n/B) batches, all of
-    size B except possibly the last, each x row still paired with its own label."""
+    """Whatever n and batch size, the batches partition the data set: ceil(n/B) batches,
+    all of size B except possibly the last, each x row still paired with its own label.
+    """
     x = np.arange(n, dtype=np.float64).reshape(n, 1) * 10.0
     y = np.arange(n)
     batches = list(iterate_minibatches(x, y, batch_size, shuffle=shuffle, rng=seed))
@@ -59,7 +61,8 @@ def test_shuffling_is_reproducible_and_seed_dependent():
 
 
 def test_uint8_images_become_float32_in_unit_interval():
-    """(N, 4, 4) uint8 images come out as (B, 16) float32, 0 → 0.0 and 255 → 1.0 exactly."""
+    """(N, 4, 4) uint8 images come out as (B, 16) float32, 0 → 0.0 and 255 → 1.0
+    exactly."""
     images = np.random.default_rng(0).integers(0, 256, size=(10, 4, 4), dtype=np.uint8)
     images[0, 0, 0], images[0, 0, 1] = 0, 255
     batches = list(iterate_minibatches(images, np.arange(10), 4, shuffle=False))

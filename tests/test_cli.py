@@ -3,6 +3,7 @@ tune, run directories and what the commands print."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from nnlib import Sequential, _files, cli
+from nnlib import Sequential, _files, cli, mlp
 from nnlib.runlock import LOCK_NAME, RunLock
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
@@ -243,6 +244,225 @@ def test_evaluate_rejects_model_for_another_split(
         == 2
     )
     assert "47 outputs but EMNIST mnist has 10 classes" in capsys.readouterr().err
+
+
+# ------------------------------------------------- moved from test_resume_fixes.py (CORE)
+# Regression tests from review: errors of the command line are one line; missing parts
+# of the data set and bad options are reported before any training.
+
+
+def one_line_error(err: str) -> bool:
+    return (
+        len(err.strip().splitlines()) == 1
+        and err.startswith("error: ")
+        and "Traceback" not in err
+    )
+
+
+def test_diverging_run_is_a_one_line_error(offline_zip: str, tmp_path: Path) -> None:
+    """A learning rate far too large: exit 1 with one line that suggests a smaller --lr (no
+    traceback, no numpy overflow warnings)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnlib",
+            "train",
+            "--split",
+            "mnist",
+            "--data",
+            offline_zip,
+            "--limit",
+            "1000",
+            "--hidden",
+            "16",
+            "--optimizer",
+            "momentum",
+            "--lr",
+            "1e10",
+            "--epochs",
+            "2",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert one_line_error(result.stderr), result.stderr
+    assert "diverged" in result.stderr and "--lr" in result.stderr
+
+
+def test_a_loss_that_explodes_without_nan_is_a_one_line_error(
+    offline_zip: str, tmp_path: Path, capsys
+) -> None:
+    """Issue 13.5: ``--lr 50 --optimizer adam`` drove the training loss to ~1e4, finite,
+    and the run "succeeded" (exit 0, a report of 2.6% accuracy). Now it ends like a
+    NaN loss: one line, exit 1, no report."""
+    out = tmp_path / "run"
+    argv = [*TRAIN, "--data", offline_zip, "--hidden", "8", "--epochs", "3"]
+    assert (
+        cli.main([*argv, "--lr", "50", "--optimizer", "adam", "--out", str(out)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert one_line_error(err), err
+    assert "training diverged: the training loss exploded" in err and "--lr" in err
+    assert not (out / "report.html").exists()
+
+
+def test_unexpected_errors_are_one_line_with_a_traceback_switch(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    """A bug is reported in one line naming the switch that shows its traceback; the switch
+    re-raises it; Ctrl-C outside training still exits with 130."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli.data, "load_emnist", broken)
+    argv = ["train", "--out", str(tmp_path / "run"), "--no-progress"]
+    with pytest.raises(
+        RuntimeError, match="boom"
+    ):  # NNLIB_TRACEBACK is set by the fixture
+        cli.main(argv)
+    monkeypatch.delenv(TRACEBACK_ENV)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert (
+        one_line_error(err)
+        and "RuntimeError: boom" in err
+        and f"{TRACEBACK_ENV}=1" in err
+    )
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.data, "load_emnist", interrupted)
+    assert cli.main(argv) == 130
+
+
+def test_help_documents_the_epochs_default(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # whatever the terminal width
+    assert (
+        "maximum number of epochs (default: 30; with --resume: the saved run's)"
+        in help_text
+    )
+
+
+def test_missing_training_part_is_reported_before_training(
+    shared_offline_copy, tmp_path, capsys
+) -> None:
+    """The offline copy holds only the test part of bymerge: say so (and where to look) before
+    building a model or creating the run directory."""
+    offline_zip = shared_offline_copy
+    out = tmp_path / "run"
+    assert (
+        cli.main(
+            [
+                "train",
+                "--split",
+                "bymerge",
+                "--data",
+                offline_zip,
+                "--no-download",
+                "--out",
+                str(out),
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert one_line_error(err) and "no training images" in err and "MANIFEST" in err
+    assert not out.exists()
+
+
+def test_missing_test_part_is_reported_before_training(
+    offline_zip, tmp_path, monkeypatch, capsys
+) -> None:
+    """An empty test set would only fail after training: train refuses it up front, and evaluate
+    says what is missing."""
+    real_load = cli.data.load_emnist
+
+    def load_without_test(*args, **kwargs):
+        dataset = real_load(*args, **kwargs)
+        return dataclasses.replace(
+            dataset, x_test=dataset.x_test[:0], y_test=dataset.y_test[:0]
+        )
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("fit must not be called without a test set")
+
+    monkeypatch.setattr(cli.data, "load_emnist", load_without_test)
+    monkeypatch.setattr(cli, "fit", no_training)
+    assert (
+        cli.main([*TRAIN, "--data", offline_zip, "--out", str(tmp_path / "run")]) == 1
+    )
+    err = capsys.readouterr().err
+    assert one_line_error(err) and "no test images" in err
+    mlp(784, [8], 47, rng=0).save(tmp_path / "m.npz")
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path / "m.npz"),
+                "--split",
+                "balanced",
+                "--data",
+                offline_zip,
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert one_line_error(err) and "no test images" in err
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_negative_seed_is_a_usage_error(command, tmp_path, capsys) -> None:
+    """--seed -1 is refused while parsing (exit 2, one line), before any data is loaded."""
+    argv = [
+        command,
+        "--seed",
+        "-1",
+        "--data",
+        str(tmp_path / "nowhere.zip"),
+        "--out",
+        str(tmp_path),
+    ]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert one_line_error(err) and "--seed: must be an integer >= 0, got -1" in err
+
+
+def test_evaluate_limit_uses_the_first_n_test_images(offline_zip, tmp_path) -> None:
+    mlp(784, [8], 10, rng=0).save(tmp_path / "m.npz")
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path / "m.npz"),
+                "--split",
+                "mnist",
+                "--data",
+                offline_zip,
+                "--limit",
+                "100",
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        json.loads((tmp_path / "eval" / "metrics.json").read_text())["test"]["n_test"]
+        == 100
+    )
 
 
 def test_tune_writes_results(offline_zip: str, tmp_path: Path) -> None:

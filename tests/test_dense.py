@@ -1,8 +1,8 @@
 """Tests for :mod:`nnlib.dense`: the fully connected layer ``Y = X W + b``.
 
 * forward and backward agree with explicit sums written out in the test;
-* backward agrees with central finite differences on random shapes (hypothesis), for both
-  initializations;
+* backward agrees with central finite differences on random shapes (hypothesis), for
+  both initializations;
 * the initializers draw weights with the documented distributions;
 * bad arguments and bad inputs raise errors that say what was wrong.
 """
@@ -19,16 +19,17 @@ from nnlib.dense import INITIALIZERS
 from nnlib.gradcheck import gradient_errors
 
 # Float64 central differences with eps = 1e-6 have a relative error around 1e-10 (see
-# nnlib.gradcheck); 1e-6 leaves a wide margin for rounding yet is far below the error of any
-# real mistake in a backward pass (a wrong formula gives errors of order 0.1 to 1).
+# nnlib.gradcheck); 1e-6 leaves a wide margin for rounding yet is far below the error of
+# any real mistake in a backward pass (a wrong formula gives errors of order 0.1 to 1).
 GRAD_TOL = 1e-6
 
 
-# ---------------------------------------------------------------------- forward and backward
+# ----------------------------------------------------------------- forward and backward
 
 
 def test_forward_matches_explicit_sum():
-    """``Y[n, j] = sum_i X[n, i] W[i, j] + b[j]``, written as an einsum independent of ``@``."""
+    """``Y[n, j] = sum_i X[n, i] W[i, j] + b[j]``, written as an einsum independent of
+    ``@``."""
     rng = np.random.default_rng(0)
     layer = Dense(3, 2, rng=rng, dtype=np.float64)
     layer.params["b"][:] = [0.5, -1.5]
@@ -41,7 +42,8 @@ def test_forward_matches_explicit_sum():
 def test_backward_matches_explicit_loops_on_a_tiny_case():
     """Backward agrees with the textbook formulas written as plain Python loops.
 
-    dW[i, j] = sum_n X[n, i] G[n, j];  db[j] = sum_n G[n, j];  dX[n, i] = sum_j G[n, j] W[i, j].
+    dW[i, j] = sum_n X[n, i] G[n, j];  db[j] = sum_n G[n, j];
+    dX[n, i] = sum_j G[n, j] W[i, j].
     """
     layer = Dense(3, 2, dtype=np.float64)
     layer.params["W"][:] = [[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]]
@@ -77,7 +79,8 @@ def test_backward_matches_explicit_loops_on_a_tiny_case():
     seed=st.integers(0, 2**32 - 1),
 )
 def test_backward_matches_finite_differences(n, n_in, n_out, init, seed):
-    """For random shapes and both initializations, every gradient (input, W, b) is right."""
+    """For random shapes and both initializations, every gradient (input, W, b) is
+    right."""
     rng = np.random.default_rng(seed)
     layer = Dense(n_in, n_out, init=init, rng=rng, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(
@@ -90,7 +93,8 @@ def test_backward_matches_finite_differences(n, n_in, n_out, init, seed):
 
 
 def test_backward_without_input_gradient_still_fills_parameter_gradients():
-    """``input_grad=False`` (used for the first layer) returns None but computes dW and db."""
+    """``input_grad=False`` (used for the first layer) returns None but computes dW and
+    db."""
     rng = np.random.default_rng(1)
     layer = Dense(4, 3, rng=rng, dtype=np.float64)
     x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
@@ -132,10 +136,10 @@ def test_float32_layer_stays_float32():
 
 
 def test_he_initialization_has_variance_two_over_fan_in():
-    """He: W ~ N(0, 2/n_in). With 200*300 = 60000 draws the sample std is within ~0.3% of the
-    true std (relative standard error 1/sqrt(2*60000)); we allow 2%, and a wrong formula
-    (e.g. 1/n_in, std off by 29%) fails clearly. The mean must be within 5 standard errors
-    (std/sqrt(60000)) of 0. Biases start at exactly zero."""
+    """He: W ~ N(0, 2/n_in). With 200*300 = 60000 draws the sample std is within ~0.3%
+    of the true std (relative standard error 1/sqrt(2*60000)); we allow 2%, and a wrong
+    formula (e.g. 1/n_in, std off by 29%) fails clearly. The mean must be within 5
+    standard errors (std/sqrt(60000)) of 0. Biases start at exactly zero."""
     layer = Dense(200, 300, init="he", rng=0, dtype=np.float64)
     w = layer.params["W"]
     assert abs(w.mean()) < 5 * np.sqrt(2 / 200) / np.sqrt(w.size)
@@ -144,7 +148,8 @@ def test_he_initialization_has_variance_two_over_fan_in():
 
 
 def test_glorot_initialization_is_uniform_within_the_limit():
-    """Glorot: W ~ U(-a, a), a = sqrt(6/(n_in+n_out)); variance a²/3 (same 2% tolerance)."""
+    """Glorot: W ~ U(-a, a), a = sqrt(6/(n_in+n_out)); variance a²/3 (same 2%
+    tolerance)."""
     n_in, n_out = 200, 300
     a = np.sqrt(6 / (n_in + n_out))
     w = Dense(n_in, n_out, init="glorot", rng=0, dtype=np.float64).params["W"]
@@ -154,7 +159,8 @@ def test_glorot_initialization_is_uniform_within_the_limit():
 
 
 def test_same_seed_gives_same_weights():
-    """A seed fixes the initial weights (reproducible runs); another seed changes them."""
+    """A seed fixes the initial weights (reproducible runs);
+    another seed changes them."""
     a = Dense(5, 4, rng=123).params["W"]
     b = Dense(5, 4, rng=123).params["W"]
     c = Dense(5, 4, rng=124).params["W"]
@@ -166,7 +172,8 @@ def test_same_seed_gives_same_weights():
 
 
 def test_wrong_number_of_features_names_layer_and_shape():
-    """The message gives the layer, the expected width and the shape actually received."""
+    """The message gives the layer, the expected width and
+    the shape actually received."""
     layer = Dense(784, 512, rng=0)
     x = np.zeros((128, 785), dtype=np.float32)
     with pytest.raises(
@@ -232,3 +239,35 @@ def test_config_rebuilds_an_equivalent_layer():
     }
     assert rebuilt.params["W"].dtype == np.float64
     assert repr(layer) == "Dense(n_in=3, n_out=5, init='glorot', dtype='float64')"
+
+
+def test_infer_equals_forward_and_leaves_the_backward_cache_alone():
+    """``infer`` is ``X W + b`` without caching ``X``: a backward after it still uses
+    the input of the last ``forward``."""
+    rng = np.random.default_rng(0)
+    layer = Dense(4, 3, rng=1)
+    x, other = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    g = rng.standard_normal((5, 3)).astype(np.float32)
+    layer.forward(x)
+    assert np.array_equal(layer.infer(other), layer.forward(other))
+    layer.forward(x)
+    layer.infer(other)
+    layer.backward(g)
+    np.testing.assert_array_equal(layer.grads["W"], x.T @ g)
+
+
+def test_parameter_shapes_come_from_the_config_alone():
+    """What a model file must hold for a Dense layer, known before building one."""
+    config = Dense(3, 5).get_config()
+    assert Dense.parameter_shapes(config) == {"W": (3, 5), "b": (5,)}
+    with pytest.raises(TypeError, match="n_in must be an integer >= 1"):
+        Dense.parameter_shapes({**config, "n_in": 3.5})
+
+
+def test_output_shape_checks_the_input_width():
+    """``output_shape`` is how Sequential and fit check connections and data widths."""
+    layer = Dense(3, 5)
+    assert layer.output_shape((3,)) == (5,)
+    assert layer.output_shape((None,)) == (5,)  # a width not known yet
+    with pytest.raises(ValueError, match=r"Dense\(3, 5\) expected input with 3 "):
+        layer.output_shape((4,))

@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
 
-from nnlib import MeanSquaredError, SoftmaxCrossEntropy
+from nnlib import SGD, MeanSquaredError, SoftmaxCrossEntropy, evaluate, fit, mlp
 from nnlib.gradcheck import gradcheck_loss
 
-# Float64 central differences (eps = 1e-6) on an O(1) loss are accurate to ~1e-10 relative;
-# 1e-6 is a safe bound that any wrong gradient formula exceeds by orders of magnitude.
+# Float64 central differences (eps = 1e-6) on an O(1) loss are accurate to ~1e-10
+# relative; 1e-6 is a safe bound that any wrong gradient formula exceeds by orders of
+# magnitude.
 GRAD_TOL = 1e-6
 
 
@@ -31,12 +32,14 @@ GRAD_TOL = 1e-6
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 8), c=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
 def test_softmax_cross_entropy_gradient_matches_finite_differences(n, c, seed):
-    """(P - Y)/N equals the numerical derivative of the mean cross-entropy, for random shapes.
+    """(P - Y)/N equals the numerical derivative of the mean cross-entropy, for random
+    shapes.
 
-    Logits are drawn in [-2, 2], so every probability is >= e^-4/C and the gradient entries are
-    not tiny. (When p_y ≈ 1 - 1e-6 the loss is ≈ 1e-6 but is computed as log(1 + 1e-6) with an
-    absolute rounding error ~1e-16; the central difference then carries ~1e-16/eps = 1e-10 of
-    noise on a 1e-6 gradient, a 1e-4 *checker* error that says nothing about the code.)
+    Logits are drawn in [-2, 2], so every probability is >= e^-4/C and the gradient
+    entries are not tiny. (When p_y ≈ 1 - 1e-6 the loss is ≈ 1e-6 but is computed as
+    log(1 + 1e-6) with an absolute rounding error ~1e-16; the central difference then
+    carries ~1e-16/eps = 1e-10 of noise on a 1e-6 gradient, a 1e-4 *checker* error that
+    says nothing about the code.)
     """
     rng = np.random.default_rng(seed)
     logits = rng.uniform(-2.0, 2.0, size=(n, c))
@@ -76,11 +79,12 @@ def test_uniform_logits_give_log_of_class_count():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cross_entropy_is_stable_for_huge_logits(dtype):
-    """Logits of ±1e4 would overflow exp() (float32 overflows at 89); the loss and gradient must
-    still be finite and equal -log softmax from scipy (computed in float64 from the same logits).
+    """Logits of ±1e4 would overflow exp() (float32 overflows at 89); the loss and
+    gradient must still be finite and equal -log softmax from scipy (computed in float64
+    from the same logits).
 
-    Tolerance: the loss is up to 2e4 and float32 has 24-bit mantissas, so rtol 1e-6 covers float32
-    rounding of the shifted logits; float64 agrees to ~1e-15.
+    Tolerance: the loss is up to 2e4 and float32 has 24-bit mantissas, so rtol 1e-6
+    covers float32 rounding of the shifted logits; float64 agrees to ~1e-15.
     """
     logits = np.array(
         [[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4], [5.0, -3.0, 1e4]],
@@ -112,8 +116,9 @@ def test_cross_entropy_is_stable_for_huge_logits(dtype):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_cross_entropy_matches_scipy_and_gradient_rows_sum_to_zero(n, c, scale, seed):
-    """For random logits up to ±~200 the loss equals scipy's -log_softmax (float64, rtol 1e-12:
-    both are stable log-sum-exp computations), and every gradient row sums to 0."""
+    """For random logits up to ±~200 the loss equals scipy's -log_softmax (float64, rtol
+    1e-12: both are stable log-sum-exp computations), and every gradient row sums to 0.
+    """
     rng = np.random.default_rng(seed)
     logits = scale * rng.standard_normal((n, c))
     labels = rng.integers(0, c, size=n)
@@ -125,8 +130,8 @@ def test_cross_entropy_matches_scipy_and_gradient_rows_sum_to_zero(n, c, scale, 
 
 
 def test_mse_by_hand():
-    """diffs (1, 0, 2, 3): squares sum to 1 + 0 + 4 + 9 = 14 over N·D = 4 entries: loss 3.5.
-    Gradient 2/4 · diff = [[0.5, 0], [1, 1.5]]."""
+    """diffs (1, 0, 2, 3): squares sum to 1 + 0 + 4 + 9 = 14 over N·D = 4 entries: loss
+    3.5. Gradient 2/4 · diff = [[0.5, 0], [1, 1.5]]."""
     loss = MeanSquaredError()
     value = loss.forward(
         np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 2.0], [1.0, 1.0]])
@@ -149,15 +154,26 @@ def test_only_cross_entropy_is_a_classification_loss():
 
 
 # ---------------------------------------------------------------------- errors
+# ``forward`` trusts its batch: targets are checked once per data set, by
+# ``Loss.check_targets``, which ``fit`` and ``evaluate`` call before the first batch.
+
+F32 = np.dtype(np.float32)
+
+
+def ce_targets(labels, n_outputs: int = 3) -> np.ndarray:
+    return SoftmaxCrossEntropy().check_targets(
+        np.array(labels), n_outputs, F32, "labels"
+    )
 
 
 @pytest.mark.parametrize(("labels", "bad"), [([0, 3], 3), ([-1, 1], -1)])
 def test_cross_entropy_rejects_labels_out_of_range(labels, bad):
-    """With 3 classes, labels must be 0, 1 or 2; the message shows the range and the culprit."""
+    """With 3 classes, labels must be 0, 1 or 2; the message shows the range and the
+    culprit."""
     with pytest.raises(
         ValueError, match=rf"labels must be in \[0, 3\), got label {bad}"
     ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array(labels))
+        ce_targets(labels)
 
 
 def test_cross_entropy_rejects_float_labels():
@@ -165,7 +181,7 @@ def test_cross_entropy_rejects_float_labels():
     with pytest.raises(
         TypeError, match="labels must hold integer class labels, got dtype float64"
     ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
+        ce_targets([0.0, 1.0])
 
 
 def test_cross_entropy_rejects_one_hot_labels():
@@ -174,39 +190,88 @@ def test_cross_entropy_rejects_one_hot_labels():
         ValueError,
         match=r"labels must be a 1-D array of class labels, got shape \(2, 3\)",
     ):
-        SoftmaxCrossEntropy().forward(
-            np.zeros((2, 3)), np.eye(3, dtype=np.int64)[[0, 1]]
+        ce_targets(np.eye(3, dtype=np.int64)[[0, 1]])
+
+
+def test_wrong_number_of_targets_is_refused_at_the_boundary(toy_data):
+    """The label count must match the number of samples (it used to be checked
+    against the logits of every batch)."""
+    x, y = toy_data
+    with pytest.raises(ValueError, match="evaluate: x has 48 samples but y has 47"):
+        evaluate(mlp(6, [4], 3, rng=0), SoftmaxCrossEntropy(), x, y[:-1])
+
+
+def test_nan_logits_stop_training_with_a_floating_point_error(toy_data):
+    """NaN logits (here from NaN weights) make the loss NaN, which ``fit`` reports
+    naming epoch and batch (the loss used to scan every batch's logits itself)."""
+    x, y = toy_data
+    model = mlp(6, [4], 3, rng=0)
+    model.layers[-1].params["b"][0] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan at epoch 1, batch 1"):
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            progress=False,
         )
 
 
-def test_cross_entropy_rejects_wrong_number_of_labels():
-    """The label count must match the number of logit rows."""
-    with pytest.raises(
-        ValueError, match="labels has 3 labels but the outputs have 2 rows"
-    ):
-        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 1, 2]))
-
-
-def test_cross_entropy_rejects_nan_logits():
-    """NaN logits are reported with the index of the first bad entry."""
-    logits = np.zeros((2, 3))
-    logits[1, 0] = np.nan
-    with pytest.raises(
-        ValueError, match=r"logits contains NaN or inf \(first at index \(1, 0\)"
-    ):
-        SoftmaxCrossEntropy().forward(logits, np.array([0, 1]))
+@pytest.mark.parametrize(
+    "loss, target",
+    [
+        (SoftmaxCrossEntropy(), np.zeros(0, np.int64)),
+        (MeanSquaredError(), np.zeros((0, 3))),
+    ],
+    ids=["cross_entropy", "mse"],
+)
+def test_empty_data_is_a_clear_value_error(loss, target):
+    """The mean over N = 0 samples used to be NaN (with RuntimeWarnings); an empty
+    data set is refused before any batch."""
+    with pytest.raises(ValueError, match=r"x must be a non-empty batch .* \(0, 3\)"):
+        evaluate(mlp(3, [], 3, rng=0), loss, np.zeros((0, 3)), target)
 
 
 def test_mse_rejects_mismatched_shapes_with_a_hint_for_1d_targets():
-    """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a hint."""
+    """A (N,) target for (N, 1) outputs would broadcast to (N, N): refused, with a
+    hint."""
     with pytest.raises(
-        ValueError, match=r"same shape as the output \(3, 1\), got \(3,\).*reshape"
+        ValueError, match=r"same shape as the outputs \(N, 1\), got \(3,\).*reshape"
     ):
-        MeanSquaredError().forward(np.zeros((3, 1)), np.zeros(3))
+        MeanSquaredError().check_targets(np.zeros(3), 1, F32, "y")
+
+
+def test_mse_float64_targets_keep_a_float32_model_in_float32():
+    """Targets are cast to the model's dtype once, at the boundary, so the gradient
+    and the whole backward pass stay float32 (float64 targets used to promote them,
+    doubling the cost of every later product)."""
+    model = mlp(3, [4], 2, activation="tanh", rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    target64 = np.random.default_rng(2).standard_normal((5, 2))
+    loss = MeanSquaredError()
+    target = loss.check_targets(target64, 2, model.dtype, "y")
+    assert target.dtype == np.float32
+    value = loss.forward(model.forward(x), target)
+    grad = loss.backward()
+    assert grad.dtype == np.float32
+    assert model.backward(grad).dtype == np.float32
+    expected = np.mean((model.forward(x).astype(np.float64) - target64) ** 2)
+    assert value == pytest.approx(expected, rel=1e-5)  # the value is still the MSE
+
+
+def test_mse_target_that_overflows_the_model_dtype_is_refused():
+    """A finite float64 target beyond float32's range would become inf after the
+    cast."""
+    with pytest.raises(ValueError, match="too large for the model's dtype float32"):
+        MeanSquaredError().check_targets(np.array([[1e300]]), 1, F32, "y")
 
 
 @pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
 def test_backward_before_forward_is_a_clear_error(loss):
-    """Without a forward pass there is nothing to differentiate: a clear RuntimeError."""
+    """Without a forward pass there is nothing to
+    differentiate: a clear RuntimeError."""
     with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
         loss.backward()

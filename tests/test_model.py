@@ -1,9 +1,12 @@
 """Tests for :mod:`nnlib.model`: ``Sequential`` and the ``mlp`` builder.
 
-* a whole ``mlp`` (every activation, with dropout in training mode) backpropagates gradients
-  that agree with central finite differences, on random architectures (hypothesis);
-* ``mlp`` builds the documented layers; ``summary`` lists them with the right parameter count;
-* ``predict``/``predict_proba`` are consistent with ``forward`` and do not depend on batching;
+* a whole ``mlp`` (every activation, with dropout in training mode) backpropagates
+  gradients that agree with central finite differences, on random architectures
+  (hypothesis);
+* ``mlp`` builds the documented layers; ``summary`` lists them with the right parameter
+  count;
+* ``predict``/``predict_proba`` are consistent with ``forward`` and do not depend on
+  batching;
 * bad architectures and bad inputs raise errors that say what was wrong.
 """
 
@@ -20,6 +23,7 @@ from hypothesis import strategies as st
 from nnlib import (
     Dense,
     Dropout,
+    Layer,
     LeakyReLU,
     Loss,
     MeanSquaredError,
@@ -40,11 +44,11 @@ ACTIVATION_NAMES = ["relu", "leaky_relu", "sigmoid", "tanh"]
 def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
     """Give every Dense layer random non-zero biases (they start at exactly zero).
 
-    Why: with zero biases, a hidden unit whose inputs were all dropped (or are all zero) has a
-    pre-activation of exactly 0, which is ReLU's kink. A central difference straddling the kink
-    averages the two slopes, so it is wrong by construction there. Random biases put
-    pre-activations at random places, and the chance that one lies within eps = 1e-6 of 0 is
-    negligible (~1e-6 per unit).
+    Why: with zero biases, a hidden unit whose inputs were all dropped (or are all zero)
+    has a pre-activation of exactly 0, which is ReLU's kink. A central difference
+    straddling the kink averages the two slopes, so it is wrong by construction there.
+    Random biases put pre-activations at random places, and the chance that one lies
+    within eps = 1e-6 of 0 is negligible (~1e-6 per unit).
     """
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -55,15 +59,15 @@ def randomize_biases(model: Sequential, rng: np.random.Generator) -> None:
 def smallest_gradient_relative_to_loss(
     model: Sequential, x, loss: Loss, target
 ) -> float:
-    """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring arrays
-    that are exactly zero (e.g. the weights into a dropped unit: there the numeric gradient is
-    exactly zero too, so the check is exact).
+    """min over the gradient arrays (input and every parameter) of ‖g‖ / loss, ignoring
+    arrays that are exactly zero (e.g. the weights into a dropped unit: there the
+    numeric gradient is exactly zero too, so the check is exact).
 
-    A central difference carries an absolute rounding error of roughly u·|f|/eps ≈ 1e-10·|f|
-    (u = 1.1e-16, eps = 1e-6, f the loss). An array whose norm is below 1e-3·|f| is therefore
-    measured with more than ~1e-7 relative noise, however right the code is. This happens in a
-    few percent of random draws, e.g. when LeakyReLU's slope 0.01 scales the gradient in two
-    layers where most units are negative.
+    A central difference carries an absolute rounding error of roughly u·|f|/eps ≈
+    1e-10·|f| (u = 1.1e-16, eps = 1e-6, f the loss). An array whose norm is below
+    1e-3·|f| is therefore measured with more than ~1e-7 relative noise, however right
+    the code is. This happens in a few percent of random draws, e.g. when LeakyReLU's
+    slope 0.01 scales the gradient in two layers where most units are negative.
     """
     probe = copy.deepcopy(
         model
@@ -87,13 +91,15 @@ def smallest_gradient_relative_to_loss(
 def test_whole_mlp_with_dropout_backward_matches_finite_differences(
     n, n_in, hidden, n_out, activation, p, seed
 ):
-    """Backprop through a whole network (Dense, activation, Dropout in training mode, Dense)
-    into a softmax cross-entropy gives every parameter's gradient and the input gradient.
+    """Backprop through a whole network (Dense, activation, Dropout in training mode,
+    Dense) into a softmax cross-entropy gives every parameter's gradient and the input
+    gradient.
 
-    ``gradient_errors`` replays the same dropout masks for every evaluation (see gradcheck).
-    Inputs and logits stay O(1), so no softmax probability is so close to 1 that the loss's
-    own rounding swamps the finite difference. The rare draws where some gradient is too small
-    for finite differences to resolve are skipped (see smallest_gradient_relative_to_loss).
+    ``gradient_errors`` replays the same dropout masks for every evaluation (see
+    gradcheck). Inputs and logits stay O(1), so no softmax probability is so close to 1
+    that the loss's own rounding swamps the finite difference. The rare draws where some
+    gradient is too small for finite differences to resolve are skipped (see
+    smallest_gradient_relative_to_loss).
     """
     rng = np.random.default_rng(seed)
     model = mlp(
@@ -120,8 +126,8 @@ def test_whole_mlp_with_dropout_backward_matches_finite_differences(
 @given(activation=st.sampled_from(ACTIVATION_NAMES), seed=st.integers(0, 2**32 - 1))
 def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, seed):
     """The same check for a regression network (two hidden layers, dropout) trained with
-    MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ - y)
-    a random matrix: every layer's backward receives a non-trivial gradient."""
+    MeanSquaredError against random targets, which makes the upstream gradient 2/(N·D)(ŷ
+    - y) a random matrix: every layer's backward receives a non-trivial gradient."""
     rng = np.random.default_rng(seed)
     model = mlp(
         4, [5, 3], 3, activation=activation, dropout=0.3, rng=seed, dtype=np.float64
@@ -135,8 +141,8 @@ def test_whole_regression_mlp_with_mse_matches_finite_differences(activation, se
 
 
 def test_backward_returns_input_gradient_unless_asked_not_to():
-    """``input_grad=False`` (what fit uses) skips ∂L/∂x of the first Dense layer but still fills
-    its weight gradients, identical to those of the full backward pass."""
+    """``input_grad=False`` (what fit uses) skips ∂L/∂x of the first Dense layer but
+    still fills its weight gradients, identical to those of the full backward pass."""
     model = mlp(3, [4], 2, rng=0, dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((5, 3))
     g = np.ones((5, 2))
@@ -163,7 +169,8 @@ def test_backward_returns_input_gradient_unless_asked_not_to():
     ],
 )
 def test_mlp_builds_the_documented_layers(activation, cls, init):
-    """Dense → activation → Dropout per hidden layer, then a Glorot Dense output layer."""
+    """Dense → activation → Dropout per hidden layer, then a
+    Glorot Dense output layer."""
     model = mlp(6, [5, 4], 3, activation=activation, dropout=0.2, rng=0)
     types = [type(layer) for layer in model.layers]
     assert types == [Dense, cls, Dropout, Dense, cls, Dropout, Dense]
@@ -191,13 +198,15 @@ def test_mlp_same_seed_same_model():
 
 
 def test_parameters_are_named_by_layer_index():
-    """Parameter names are '<layer index>.<key>' (layers without parameters count too)."""
+    """Parameter names are '<layer index>.<key>' (layers
+    without parameters count too)."""
     model = mlp(3, [4], 2, dropout=0.5)
     assert [p.name for p in model.parameters()] == ["0.W", "0.b", "3.W", "3.b"]
 
 
 def test_summary_lists_every_layer_shape_and_the_total_parameter_count():
-    """Widths 784 → 128 → 64 → 10: (784·128 + 128) + (128·64 + 64) + (64·10 + 10) parameters."""
+    """Widths 784 → 128 → 64 → 10: (784·128 + 128) + (128·64 + 64) + (64·10 + 10)
+    parameters."""
     model = mlp(784, [128, 64], 10, dropout=0.2, rng=0)
     expected_total = (784 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
     text = model.summary()
@@ -236,7 +245,8 @@ def test_predict_proba_is_softmax_of_forward_and_predict_its_argmax():
 
 
 def test_predictions_do_not_depend_on_the_batch_size():
-    """Batching is a memory detail: batch_size=3 and 2048 give bit-identical probabilities."""
+    """Batching is a memory detail: batch_size=3 and 2048 give bit-identical
+    probabilities."""
     model = mlp(5, [7], 4, rng=3)
     x = np.random.default_rng(5).standard_normal((10, 5)).astype(np.float32)
     assert np.array_equal(model.predict_proba(x, batch_size=3), model.predict_proba(x))
@@ -244,12 +254,13 @@ def test_predictions_do_not_depend_on_the_batch_size():
 
 
 def test_predict_accepts_uint8_images_scaled_to_unit_interval():
-    """(N, 2, 3) uint8 images are flattened and divided by 255, like the float inputs x/255."""
+    """(N, 2, 3) uint8 images are flattened and divided by 255, like the float inputs
+    x/255."""
     model = mlp(6, [4], 3, rng=0)
     images = np.random.default_rng(1).integers(0, 256, size=(5, 2, 3), dtype=np.uint8)
     as_float = (images.reshape(5, 6) / 255).astype(np.float32)
-    # x*(1/255) in float32 vs x/255 rounded to float32 may differ in the last bit (~6e-8); after
-    # two float32 layers and a softmax that stays far below rtol 1e-5.
+    # x*(1/255) in float32 vs x/255 rounded to float32 may differ in the last bit
+    # (~6e-8); after two float32 layers and a softmax that stays far below rtol 1e-5.
     expected = model.predict_proba(as_float)
     np.testing.assert_allclose(model.predict_proba(images), expected, rtol=1e-5)
     assert model.predict_proba(images).dtype == np.float32
@@ -269,7 +280,8 @@ def test_dropout_is_off_in_prediction():
 
 
 def test_mismatched_dense_widths_name_the_layer_index():
-    """A Dense layer whose n_in differs from the previous width is refused at construction."""
+    """A Dense layer whose n_in differs from the previous width is refused at
+    construction."""
     with pytest.raises(
         ValueError,
         match=r"layers\[2\] is Dense\(5, 3\) but the previous layer outputs 4 features",
@@ -277,8 +289,61 @@ def test_mismatched_dense_widths_name_the_layer_index():
         Sequential([Dense(3, 4), ReLU(), Dense(5, 3)])
 
 
+def test_layers_with_different_dtypes_are_refused():
+    """float32 then float64 used to report dtype float32 while outputting float64."""
+    with pytest.raises(
+        ValueError,
+        match=r"layers\[2\] \(Dense.*\) has float64 parameters but layers\[0\] "
+        r".* float32",
+    ):
+        Sequential([Dense(3, 4), ReLU(), Dense(4, 2, dtype=np.float64)])
+
+
+class Scale(Layer):
+    """A layer type Sequential has never heard of: ``y = x * s``, ``s: (n,)``."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n_in = n
+        self.params = {"s": np.ones(n, np.float32)}
+        self.grads = {"s": np.zeros(n, np.float32)}
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["s"]
+
+    def backward(self, grad_out, *, input_grad=True):
+        self.grads["s"][...] = (grad_out * self._x).sum(axis=0)
+        return grad_out * self.params["s"] if input_grad else None
+
+    def output_shape(self, input_shape):
+        if input_shape[-1] not in (None, self.n_in):
+            raise ValueError(f"Scale({self.n_in}) got {input_shape}")
+        return input_shape
+
+    def __str__(self) -> str:
+        return f"Scale({self.n_in})"
+
+
+def test_sequential_asks_the_layer_interface_not_the_class():
+    """A new layer type needs no change to Sequential: connections, the input width,
+    the first layer's skipped input gradient and the summary come from the layer."""
+    with pytest.raises(
+        ValueError, match=r"layers\[1\] is Scale\(5\) but the previous layer outputs 4"
+    ):
+        Sequential([Dense(3, 4), Scale(5)])
+    model = Sequential([Scale(3), Dense(3, 2)])
+    assert model.n_inputs == 3 and "1: Dense" in model.summary()
+    x = np.ones((2, 3), np.float32)
+    model.forward(x, training=True)
+    assert model.backward(np.ones((2, 2), np.float32), input_grad=False) is None
+    assert model.layers[0].grads["s"].any()  # its parameters still got gradients
+    np.testing.assert_array_equal(model.infer(x), model.forward(x))  # default infer
+
+
 def test_sequential_needs_layers():
-    """An empty model, or something that is not a Layer, is refused with its position."""
+    """An empty model, or something that is not a Layer, is
+    refused with its position."""
     with pytest.raises(ValueError, match="at least one layer"):
         Sequential([])
     with pytest.raises(
@@ -298,20 +363,31 @@ def test_forward_with_wrong_number_of_features_names_the_layer():
         model.forward(np.zeros((128, 785), dtype=np.float32))
 
 
-def test_forward_rejects_nan_inputs():
-    """NaN inputs are refused before any computation, with the first bad index."""
+def test_predict_rejects_nan_inputs():
+    """NaN inputs are refused before any computation, with the first bad index.
+
+    ``forward`` trusts its batch; ``predict`` (like ``fit`` and ``evaluate``) is the
+    boundary that checks the whole input once."""
     x = np.zeros((3, 4), dtype=np.float32)
     x[2, 1] = np.nan
     with pytest.raises(
         ValueError, match=r"x contains NaN or inf \(first at index \(2, 1\)"
     ):
-        mlp(4, [3], 2).forward(x)
+        mlp(4, [3], 2).predict(x)
 
 
-def test_forward_rejects_integer_inputs():
+def test_predict_rejects_integer_inputs():
     """Integer arrays (e.g. labels passed by mistake) are a TypeError."""
-    with pytest.raises(TypeError, match="x must be a floating-point array"):
-        mlp(4, [3], 2).forward(np.zeros((3, 4), dtype=np.int64))
+    with pytest.raises(TypeError, match="x must be float or uint8 images"):
+        mlp(4, [3], 2).predict(np.zeros((3, 4), dtype=np.int64))
+
+
+def test_predict_rejects_the_wrong_number_of_features():
+    """Checked once for the whole input, naming the layer (as Dense.forward does)."""
+    with pytest.raises(
+        ValueError, match=r"Dense\(4, 3\) expected input with 4 features, .*\(5,\)"
+    ):
+        mlp(4, [3], 2).predict_proba(np.zeros((3, 5), dtype=np.float32))
 
 
 def test_mlp_rejects_unknown_activation():
@@ -351,3 +427,12 @@ def test_predict_rejects_empty_and_one_dimensional_input():
         model.predict(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="non-empty batch"):
         model.predict_proba(np.zeros((0, 4), dtype=np.float32))
+
+
+def test_outputs_that_overflow_are_refused_when_predicting():
+    """Issue 13.9: finite but huge weights (1e38) overflow every output to inf or
+    NaN, and argmax answered class 0 for everything; predict says what happened."""
+    model = mlp(3, [4], 2, rng=0)
+    model.layers[0].params["W"][...] = 1e38
+    with pytest.raises(ValueError, match=r"outputs for x\[0:2048\] are NaN or inf"):
+        model.predict(np.full((5, 3), 2.0, np.float32))

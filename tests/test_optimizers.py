@@ -1,28 +1,33 @@
 """Tests for :mod:`nnlib.optimizers`: SGD (with and without momentum), RMSProp and Adam.
 
-Each rule is checked against a worked example whose arithmetic is written out in the comments,
-for one and two steps on a 2-element parameter, so a reader can redo it with pencil and paper.
-Then: weight decay, schedules, argument checks, where the state lives, and checkpoints.
+Each rule is checked against a worked example whose arithmetic is written out in the
+comments, for one and two steps on a 2-element parameter, so a reader can redo it with
+pencil and paper. Then: weight decay, schedules, argument checks, where the state lives,
+and checkpoints.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from nnlib import SGD, Adam, Layer, RMSProp, SoftmaxCrossEntropy, mlp
-from nnlib.schedules import StepDecay
+from nnlib import SGD, Adam, Dense, Layer, RMSProp, SoftmaxCrossEntropy, fit, mlp
+from nnlib.optimizers import AdamW
+from nnlib.schedules import CosineDecay, StepDecay
 
-# The expected numbers below are rounded to 8-9 significant digits in the comments; rtol 1e-7
-# accepts that rounding, while any mistake in a rule (a missing bias correction, eps in the wrong
-# place, a wrong sign) changes the result in the 2nd or 3rd digit.
+# The expected numbers below are rounded to 8-9 significant digits in the comments; rtol
+# 1e-7 accepts that rounding, while any mistake in a rule (a missing bias correction,
+# eps in the wrong place, a wrong sign) changes the result in the 2nd or 3rd digit.
 RTOL = 1e-7
 
 
 def one_parameter(w: list[float]) -> Layer:
-    """A minimal "model": one float64 parameter named ``w`` whose gradient we set by hand."""
+    """A minimal "model": one float64 parameter named ``w`` whose gradient we set by
+    hand."""
     layer = Layer()
     layer.params = {"w": np.array(w, dtype=np.float64)}
     layer.grads = {"w": np.zeros(len(w))}
@@ -49,14 +54,15 @@ def test_sgd_two_steps_by_hand():
     np.testing.assert_allclose(
         step_with(opt, model, [0.1, 0.2]), [0.94, -0.995], rtol=RTOL
     )
-    assert opt.state == {}  # plain SGD needs no per-parameter state
+    assert set(opt.state_dict()) == {"iterations"}  # plain SGD has no slots to save
 
 
 def test_sgd_momentum_two_steps_by_hand():
     """v ← μv + g, w ← w - lr·v with μ = 0.9, lr = 0.1.
-    Step 1: v = (0.5, -0.25);                         w = (1, -1) - (0.05, -0.025) = (0.95, -0.975).
-    Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025); w = (0.95 - 0.055, -0.975 + 0.0025)
-                                                                = (0.895, -0.9725)."""
+    Step 1: v = (0.5, -0.25);
+            w = (1, -1) - (0.05, -0.025) = (0.95, -0.975).
+    Step 2: v = 0.9·(0.5, -0.25) + (0.1, 0.2) = (0.55, -0.025);
+            w = (0.95 - 0.055, -0.975 + 0.0025) = (0.895, -0.9725)."""
     model, opt = one_parameter([1.0, -1.0]), SGD(lr=0.1, momentum=0.9)
     np.testing.assert_allclose(
         step_with(opt, model, [0.5, -0.25]), [0.95, -0.975], rtol=RTOL
@@ -68,7 +74,8 @@ def test_sgd_momentum_two_steps_by_hand():
 
 
 def test_rmsprop_two_steps_by_hand():
-    """s ← ρs + (1-ρ)g², w ← w - lr·g/(√s + eps), ρ = 0.9, lr = 0.01, eps = 1e-8, g = (0.1, -0.2).
+    """s ← ρs + (1-ρ)g², w ← w - lr·g/(√s + eps),
+    with ρ = 0.9, lr = 0.01, eps = 1e-8, g = (0.1, -0.2).
     Step 1: s = 0.1·g² = (0.001, 0.004); √s = (0.031622777, 0.063245553) = √0.1·|g|,
             so the step is lr·sign(g)/√0.1 = ±0.031622767 (eps shifts the 8th digit):
             w = (1, 1) - (0.031622767, -0.031622772) = (0.968377233, 1.031622772).
@@ -83,7 +90,8 @@ def test_rmsprop_two_steps_by_hand():
 
 
 def test_adam_one_step_by_hand():
-    """Adam with lr = 0.1, β1 = 0.9, β2 = 0.999, eps = 1e-8, g = (0.1, -0.2), w = (1, 1).
+    """Adam with lr = 0.1, β1 = 0.9, β2 = 0.999, eps = 1e-8,
+    g = (0.1, -0.2), w = (1, 1).
     m = (1-β1)·g = (0.01, -0.02);          v = (1-β2)·g² = (1e-5, 4e-5)
     m̂ = m/(1-0.9) = g = (0.1, -0.2);       v̂ = v/(1-0.999) = g² = (0.01, 0.04); √v̂ = |g|
     update = -lr·m̂/(√v̂ + eps) = -0.1·g/(|g| + 1e-8) ≈ -lr·sign(g)
@@ -97,13 +105,12 @@ def test_adam_one_step_by_hand():
 
 
 def test_adam_two_steps_by_hand():
-    """Continuing the one-step example with g = (0.3, 0.1):
-    m = 0.9·(0.01, -0.02) + 0.1·(0.3, 0.1) = (0.039, -0.008)
-    v = 0.999·(1e-5, 4e-5) + 0.001·(0.09, 0.01) = (9.999e-5, 4.996e-5)
-    m̂ = m/(1-0.9²) = m/0.19 = (0.20526316, -0.04210526)
-    v̂ = v/(1-0.999²) = v/0.001999 = (0.05002001, 0.02499250); √v̂ = (0.22365154, 0.15809015)
-    update = -0.1·m̂/(√v̂ + eps) = (-0.09177811, +0.02663370)
-    w = (0.90000001 - 0.09177811, 1.099999995 + 0.02663370) = (0.80822190, 1.12663370)."""
+    """Continuing the one-step example with g = (0.3, 0.1): m = 0.9·(0.01, -0.02) +
+    0.1·(0.3, 0.1) = (0.039, -0.008) v = 0.999·(1e-5, 4e-5) + 0.001·(0.09, 0.01) =
+    (9.999e-5, 4.996e-5) m̂ = m/(1-0.9²) = m/0.19 = (0.20526316, -0.04210526) v̂ =
+    v/(1-0.999²) = v/0.001999 = (0.05002001, 0.02499250); √v̂ = (0.22365154, 0.15809015)
+    update = -0.1·m̂/(√v̂ + eps) = (-0.09177811, +0.02663370) w = (0.90000001 -
+    0.09177811, 1.099999995 + 0.02663370) = (0.80822190, 1.12663370)."""
     model, opt = one_parameter([1.0, 1.0]), Adam(lr=0.1)
     step_with(opt, model, [0.1, -0.2])
     w = step_with(opt, model, [0.3, 0.1])
@@ -113,11 +120,12 @@ def test_adam_two_steps_by_hand():
     assert opt.iterations == 2
 
 
-# ---------------------------------------------------------------------- weight decay, schedules
+# -------------------------------------------------------------- weight decay, schedules
 
 
 def test_weight_decay_adds_lambda_w_to_the_gradient():
-    """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8, -3.9)."""
+    """SGD, lr = 0.1, λ = 0.5, w = (2, -4), g = (1, 1): g + λw = (2, -1); w = (1.8,
+    -3.9)."""
     model, opt = one_parameter([2.0, -4.0]), SGD(lr=0.1, weight_decay=0.5)
     np.testing.assert_allclose(
         step_with(opt, model, [1.0, 1.0]), [1.8, -3.9], rtol=RTOL
@@ -127,18 +135,46 @@ def test_weight_decay_adds_lambda_w_to_the_gradient():
 
 
 def test_adam_weight_decay_enters_before_the_moments():
-    """L2 decay in Adam is part of the gradient: g = (-0.5, 1), λ = 0.5, w = (2, -4) give
-    g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is -lr·sign(g + λw),
-    so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
+    """L2 decay in Adam is part of the gradient: g = (-0.5, 1), λ = 0.5, w = (2, -4)
+    give g + λw = (0.5, -1), whose signs are opposite to g; Adam's first step is
+    -lr·sign(g + λw), so w = (2 - 0.1, -4 + 0.1) up to eps (a relative 2e-8)."""
     model, opt = one_parameter([2.0, -4.0]), Adam(lr=0.1, weight_decay=0.5)
     np.testing.assert_allclose(
         step_with(opt, model, [-0.5, 1.0]), [1.9, -3.9], rtol=RTOL
     )
 
 
+@pytest.mark.parametrize("make", [SGD, Adam, RMSProp], ids=["sgd", "adam", "rmsprop"])
+def test_weight_decay_allocates_no_new_array_per_step(make):
+    """`grad + wd * w` used to allocate two (500, 500) arrays per step; traced peak
+    << 1 MB."""
+    layer = Dense(500, 500, rng=0)
+    layer.grads["W"][...] = 1.0
+    opt = make(0.01, weight_decay=0.1)
+    opt.step(layer)  # the first step creates the optimizer's buffers
+    tracemalloc.start()
+    try:
+        opt.step(layer)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < layer.params["W"].nbytes // 10
+
+
+def test_weight_decay_step_equals_the_textbook_formula_bit_for_bit():
+    """w <- w - lr (g + lambda w), computed in float32 exactly as the expression
+    evaluates."""
+    layer = Dense(3, 2, rng=0)
+    layer.grads["W"][...] = np.random.default_rng(1).standard_normal((3, 2))
+    w, g = layer.params["W"].copy(), layer.grads["W"].copy()
+    SGD(0.1, weight_decay=0.01).step(layer)
+    np.testing.assert_array_equal(layer.params["W"], w - (g + 0.01 * w) * 0.1)
+
+
 def test_schedule_sets_the_learning_rate_of_each_step():
-    """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses 0.25.
-    With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 → 7 → 6.75."""
+    """StepDecay(2, 0.5) with lr = 1: steps 0, 1 use 1; steps 2, 3 use 0.5; step 4 uses
+    0.25. With g = 1, plain SGD moves w by exactly the current rate: 10 → 9 → 8 → 7.5 →
+    7 → 6.75."""
     model, opt = one_parameter([10.0]), SGD(lr=1.0, schedule=StepDecay(2, 0.5))
     rates, weights = [], []
     for _ in range(5):
@@ -183,9 +219,23 @@ def test_learning_rate_must_be_a_number():
     ],
 )
 def test_bad_hyperparameters_are_rejected_by_name(make, name):
-    """Each hyper-parameter outside its range is a ValueError whose message starts with its name."""
+    """Each hyper-parameter outside its range is a ValueError whose message starts with
+    its name."""
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number in"):
         make()
+
+
+@pytest.mark.parametrize("bad", [-0.5, math.nan, math.inf])
+def test_bad_schedule_factor_is_refused_naming_the_step(bad):
+    """A factor that is negative, NaN or inf would silently corrupt every parameter."""
+    layer = Dense(3, 2, rng=0)
+    opt = SGD(0.1, schedule=lambda t: bad if t == 2 else 1.0)
+    opt.step(layer)
+    opt.step(layer)
+    before = layer.params["W"].copy()
+    with pytest.raises(ValueError, match="at step 2 must be a finite number"):
+        opt.step(layer)
+    np.testing.assert_array_equal(layer.params["W"], before)  # nothing was updated
 
 
 def test_schedule_must_be_callable():
@@ -194,7 +244,7 @@ def test_schedule_must_be_callable():
         SGD(0.1, schedule=0.5)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------------- state and checkpoints
+# ---------------------------------------------------------------- state and checkpoints
 
 
 def backprop(model, x, y) -> None:
@@ -205,8 +255,9 @@ def backprop(model, x, y) -> None:
 
 
 def test_state_lives_in_the_optimizer_not_on_the_layers():
-    """After an Adam step, ``optimizer.state`` holds m and v for every parameter (same shape and
-    dtype as the parameter), and no layer gained any attribute."""
+    """After an Adam step, ``optimizer.state`` holds m and v (and a scratch buffer) for
+    every parameter, of the parameter's shape and dtype; no layer gained any attribute;
+    ``state_dict`` saves the slots m and v, not the buffer."""
     model = mlp(4, [5], 3, rng=0)
     x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
     y = np.arange(6) % 3
@@ -217,18 +268,22 @@ def test_state_lives_in_the_optimizer_not_on_the_layers():
     assert [set(vars(layer)) for layer in model.layers] == before
     assert set(opt.state) == {"0.W", "0.b", "2.W", "2.b"}
     for p in model.parameters():
-        assert set(opt.state[p.name]) == {"m", "v"}
+        assert set(opt.state[p.name]) == {"m", "v", "scratch"}
         for slot in opt.state[p.name].values():
             assert slot.shape == p.value.shape and slot.dtype == p.value.dtype
+    assert set(opt.state_dict()) == {"iterations"} | {
+        f"{p.name}/{slot}" for p in model.parameters() for slot in ("m", "v")
+    }
 
 
 @pytest.mark.parametrize(
     "make", [lambda: SGD(0.05, momentum=0.9), lambda: RMSProp(0.01), lambda: Adam(0.01)]
 )
 def test_state_dict_round_trip_continues_identically(make, tmp_path):
-    """Train 3 steps, save the optimizer state to an .npz file, restore it into a *new* optimizer
-    for a copy of the model: the next 3 steps are bit-identical to an uninterrupted run (this
-    needs the moments *and* the step counter, which Adam's bias correction depends on)."""
+    """Train 3 steps, save the optimizer state to an .npz file, restore it into a *new*
+    optimizer for a copy of the model: the next 3 steps are bit-identical to an
+    uninterrupted run (this needs the moments *and* the step counter, which Adam's bias
+    correction depends on)."""
     rng = np.random.default_rng(2)
     batches = [
         (rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 3, 5))
@@ -252,9 +307,28 @@ def test_state_dict_round_trip_continues_identically(make, tmp_path):
         assert np.array_equal(a.value, b.value), a.name
 
 
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.1)],
+    ids=["momentum", "adam"],
+)
+def test_state_dict_is_a_snapshot(make):
+    """The arrays returned by state_dict do not change when training continues."""
+    layer = Dense(3, 2, rng=0)
+    layer.grads["W"][...] = 1.0
+    opt = make()
+    opt.step(layer)
+    snapshot = opt.state_dict()
+    frozen = {k: v.copy() for k, v in snapshot.items()}
+    opt.step(layer)
+    for key, value in snapshot.items():
+        np.testing.assert_array_equal(value, frozen[key], err_msg=key)
+
+
 def test_reusing_an_optimizer_for_a_different_model_is_an_error():
-    """State is keyed by parameter name; a same-named parameter of another shape means the
-    optimizer was reused by mistake, which must not silently broadcast old moments."""
+    """State is keyed by parameter name; a same-named parameter of another shape means
+    the optimizer was reused by mistake, which must not silently broadcast old moments.
+    """
     opt = Adam(1e-3)
     first, second = mlp(4, [5], 3, rng=0), mlp(4, [7], 3, rng=0)
     x, y = np.ones((2, 4), dtype=np.float32), np.array([0, 1])
@@ -267,14 +341,103 @@ def test_reusing_an_optimizer_for_a_different_model_is_an_error():
         opt.step(second)
 
 
-# ---------------------------------------------------------------------- optional: PyTorch
+# ---------------------------------------------------------------------- textbook forms
+
+OPTIMIZERS = {
+    "sgd": lambda **kw: SGD(0.1, **kw),
+    "momentum": lambda **kw: SGD(0.05, momentum=0.9, **kw),
+    "rmsprop": lambda **kw: RMSProp(0.01, **kw),
+    "adam": lambda **kw: Adam(0.05, **kw),
+    "adamw": lambda **kw: AdamW(0.05, **kw),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("schedule", [None, CosineDecay(6, 0.1)], ids=["const", "cos"])
+def test_in_place_update_equals_the_textbook_update(name, weight_decay, schedule):
+    """Eight steps of ``step`` (in place, preallocated buffers, folded constants) on a
+    float64 parameter against ``textbook_update`` (new arrays, the formula as
+    printed), with random gradients: the same numbers up to rounding (rtol 1e-12;
+    the two orders of operations round differently, a wrong rule differs at 1e-2)."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((3, 4))
+    model = one_parameter(list(w0.ravel()))
+    opt = OPTIMIZERS[name](weight_decay=weight_decay, schedule=schedule)
+    reference = copy.deepcopy(opt)
+    w, slots = w0.ravel().copy(), {s: np.zeros(w0.size) for s in opt.slots}
+    for _ in range(8):
+        g = rng.standard_normal(w0.size)
+        lr = reference.current_lr
+        reference.iterations += 1
+        if not isinstance(opt, AdamW):  # L2 decay enters the gradient
+            g_rule = g + weight_decay * w
+        else:  # AdamW: decoupled, inside the rule
+            g_rule = g
+        w, slots = reference.textbook_update(w, g_rule, slots, lr)
+        step_with(opt, model, list(g))
+    assert not np.allclose(w, w0.ravel(), atol=1e-3)  # the weights really moved
+    np.testing.assert_allclose(model.params["w"], w, rtol=1e-12, atol=1e-14)
+    for slot, value in slots.items():
+        np.testing.assert_allclose(opt.state["w"][slot], value, rtol=1e-12, atol=1e-14)
+
+
+def test_adamw_decays_every_weight_by_the_same_factor():
+    """With a zero gradient Adam's step is 0 (m = v = 0), so AdamW only shrinks:
+    w ← (1 − ηλ) w, whatever the scale of each weight; Adam with L2 instead divides
+    λw by sqrt(v̂) and moves every weight by about η (sign(w) η)."""
+    model, opt = one_parameter([4.0, -0.001]), AdamW(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(step_with(opt, model, [0.0, 0.0]), [3.8, -0.00095])
+    model, opt = one_parameter([4.0, -0.001]), Adam(lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(
+        step_with(opt, model, [0.0, 0.0]), [3.9, -0.001 + 0.1], rtol=1e-4
+    )  # eps = 1e-8 next to |λw| = 5e-4 makes the small weight's step 2e-5 shorter
+
+
+@pytest.mark.parametrize("make", [RMSProp, Adam, AdamW])
+def test_float16_models_train_with_adaptive_optimizers(make, toy_data):
+    """Issue 13.6: in float16, eps = 1e-8 rounds to 0 and small g**2 underflow, so
+    Adam's and RMSProp's steps divided by zero and every float16 run failed (blaming
+    the learning rate). Their slots are kept in float32 now; the parameters stay
+    float16 and the loss falls."""
+    x, y = toy_data
+    assert np.float16(1e-8) == 0  # the reason
+    model = mlp(6, [16], 3, rng=0, dtype=np.float16)
+    opt = make(1e-2)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        opt,
+        x.astype(np.float16),
+        y,
+        epochs=5,
+        batch_size=8,
+        rng=0,
+        progress=False,
+    )
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert all(p.value.dtype == np.float16 for p in model.parameters())
+    assert all(s.dtype == np.float32 for st in opt.state.values() for s in st.values())
+
+
+def test_loading_another_optimizers_state_is_an_error():
+    """Adam's m and v mean nothing to SGD with momentum: refused, naming the slot."""
+    layer = Dense(3, 2, rng=0)
+    adam = Adam(0.1)
+    adam.step(layer)
+    with pytest.raises(ValueError, match=r"slot 'm', but SGD keeps \('velocity',\)"):
+        SGD(0.1, momentum=0.9).load_state_dict(adam.state_dict())
+
+
+# -------------------------------------------------------------------- optional: PyTorch
 
 
 def textbook_adam_with_weight_decay(
     w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8
 ):
-    """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the gradient,
-    written out directly in float64 (no scratch arrays, no folded bias corrections)."""
+    """Adam as printed in Kingma & Ba (Algorithm 1), with L2 weight decay added to the
+    gradient, written out directly in float64 (no scratch arrays, no folded bias
+    corrections)."""
     w, m, v = np.array(w, dtype=np.float64), 0.0, 0.0
     for t in range(1, steps + 1):
         g = 2 * (w - target) + weight_decay * w
@@ -286,8 +449,8 @@ def textbook_adam_with_weight_decay(
 
 
 def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
-    """Ten steps on a quadratic loss with weight decay, against the textbook algorithm above
-    (the torch-free counterpart of the optional PyTorch check below)."""
+    """Ten steps on a quadratic loss with weight decay, against the textbook algorithm
+    above (the torch-free counterpart of the optional PyTorch check below)."""
     rng = np.random.default_rng(0)
     w0, target = rng.standard_normal(5), rng.standard_normal(5)
     model, opt = one_parameter(list(w0)), Adam(lr=0.05, weight_decay=0.01)
@@ -303,11 +466,33 @@ def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
     np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
 
 
-def test_adam_matches_torch_over_several_steps():
-    """Optional cross-check against an independent implementation (skipped without torch).
+def test_adamw_matches_torch_over_several_steps():
+    """Optional cross-check of AdamW against PyTorch's ``torch.optim.AdamW`` (skipped
+    without torch): same weights and gradients, 10 steps, float64, agreement ~1e-12."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w0, target = rng.standard_normal(5), rng.standard_normal(5)
+    model, opt = one_parameter(list(w0)), AdamW(lr=0.05, weight_decay=0.1)
+    tw = torch.tensor(w0, requires_grad=True)
+    topt = torch.optim.AdamW([tw], lr=0.05, weight_decay=0.1)
+    for _ in range(10):
+        model.grads["w"][:] = 2 * (model.params["w"] - target)
+        opt.step(model)
+        topt.zero_grad()
+        ((tw - torch.tensor(target)) ** 2).sum().backward()
+        topt.step()
+    np.testing.assert_allclose(
+        model.params["w"], tw.detach().numpy(), rtol=1e-10, atol=1e-12
+    )
 
-    Same initial weights and gradients (a fixed quadratic loss), 10 steps, float64: the two
-    implementations order their arithmetic differently, so agreement is to ~1e-12, not bitwise.
+
+def test_adam_matches_torch_over_several_steps():
+    """Optional cross-check against an independent implementation (skipped without
+    torch).
+
+    Same initial weights and gradients (a fixed quadratic loss), 10 steps, float64: the
+    two implementations order their arithmetic differently, so agreement is to ~1e-12,
+    not bitwise.
     """
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

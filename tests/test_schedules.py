@@ -1,5 +1,6 @@
-"""Tests for :mod:`nnlib.schedules`: the factor each schedule gives at step t, as documented,
-how an optimizer applies it (``current_lr``), and how ``fit`` records it per epoch."""
+"""Tests for :mod:`nnlib.schedules`: the factor each schedule gives at step t, as
+documented, how an optimizer applies it (``current_lr``), and how ``fit`` records it per
+epoch."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def test_step_decay_multiplies_by_gamma_every_step_size_steps():
 
 
 def test_exponential_decay():
-    """γ^t with γ = 0.5: 1, 0.5, 0.25, 0.125 (powers of two are exact in floating point)."""
+    """γ^t with γ = 0.5: 1, 0.5, 0.25, 0.125 (powers of two are exact in floating
+    point)."""
     schedule = ExponentialDecay(0.5)
     assert [schedule(t) for t in range(4)] == [1, 0.5, 0.25, 0.125]
 
@@ -52,8 +54,9 @@ def test_optimizer_current_lr_follows_the_schedule():
 
 
 def test_fit_records_the_rate_at_the_start_of_each_epoch(toy_data):
-    """48 samples in batches of 16 is 3 steps per epoch, so epoch e starts at step 3(e-1):
-    StepDecay(3, 0.1) gives the rates 1, 0.1, 0.01 times lr for epochs 1, 2, 3."""
+    """48 samples in batches of 16 is 3 steps per epoch, so epoch e starts at step
+    3(e-1): StepDecay(3, 0.1) gives the rates 1, 0.1, 0.01 times lr for epochs 1, 2, 3.
+    """
     x, y = toy_data
     opt = SGD(0.5, schedule=StepDecay(3, gamma=0.1))
     history = fit(
@@ -129,3 +132,9 @@ def test_make_schedule_refuses_bad_arguments(args, message):
         ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
         make_schedule(*args)
+
+
+def test_schedule_may_return_a_zero_dimensional_array() -> None:
+    """np.cos of a 0-d array is a 0-d array, not a float: accepted as a factor."""
+    opt = SGD(0.1, schedule=lambda t: np.cos(np.array(0.0)))
+    assert opt.current_lr == pytest.approx(0.1)

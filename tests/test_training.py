@@ -1,8 +1,8 @@
 """Tests for :mod:`nnlib.training` (``fit``, ``evaluate``) and :mod:`nnlib.history`.
 
-* ``fit`` gives the same numbers as a straightforward NumPy re-implementation written here, so
-  the in-place fast paths (preallocated gradients, scratch arrays, skipped input gradient) change
-  no numbers;
+* ``fit`` gives the same numbers as a straightforward NumPy re-implementation written
+  here, so the in-place fast paths (preallocated gradients, scratch arrays, skipped
+  input gradient) change no numbers;
 * the same seeds give a bit-identical history; float32 stays float32 end to end;
 * a diverging run stops with a FloatingPointError naming the epoch and batch;
 * a small model learns real handwritten digits;
@@ -11,16 +11,19 @@
 
 from __future__ import annotations
 
-import copy
+import sys
+import threading
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import train_test_split
 
 from nnlib import (
     SGD,
     Adam,
+    EarlyStopping,
     History,
     MeanSquaredError,
     RMSProp,
@@ -36,16 +39,18 @@ def quiet_fit(model, loss, optimizer, x, y, **kwargs) -> History:
     return fit(model, loss, optimizer, x, y, progress=False, **kwargs)
 
 
-# ---------------------------------------------------------------------- against a reference
+# ------------------------------------------------------------------ against a reference
 
 
 def reference_adam_training(
     weights, x, y, *, lr, epochs, batch_size, b1=0.9, b2=0.999, eps=1e-8
 ):
-    """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain textbook way
-    in float64 with a fresh array for every intermediate: no in-place tricks at all.
+    """Mini-batch Adam on a ReLU MLP with softmax cross-entropy, written the plain
+    textbook way in float64 with a fresh array for every intermediate: no in-place
+    tricks at all.
 
-    ``weights`` is a list of (W, b) pairs; the batches are taken in order (no shuffling).
+    ``weights`` is a list of (W, b) pairs; the batches are taken in order (no
+    shuffling).
     """
     params = [a.astype(np.float64) for pair in weights for a in pair]
     m = [np.zeros_like(p) for p in params]
@@ -90,13 +95,14 @@ def reference_adam_training(
 
 
 def test_fit_matches_a_straightforward_reimplementation():
-    """Two epochs of three batches (the last one smaller) of Adam on a float32 ReLU MLP agree
-    with the float64 textbook version started from the same weights.
+    """Two epochs of three batches (the last one smaller) of Adam on a float32 ReLU MLP
+    agree with the float64 textbook version started from the same weights.
 
-    Tolerance: float32 carries ~7 significant digits and 6 steps accumulate a few roundings, so
-    the parameters agree to rtol 1e-4 (atol 1e-6 for entries that pass near zero, where a
-    relative tolerance is meaningless). Any real difference in the algorithm (a missing bias
-    correction, a wrong gradient, a skipped batch) moves parameters by ~lr = 1e-2.
+    Tolerance: float32 carries ~7 significant digits and 6 steps accumulate a few
+    roundings, so the parameters agree to rtol 1e-4 (atol 1e-6 for entries that pass
+    near zero, where a relative tolerance is meaningless). Any real difference in the
+    algorithm (a missing bias correction, a wrong gradient, a skipped batch) moves
+    parameters by ~lr = 1e-2.
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 8)).astype(np.float32)
@@ -123,16 +129,18 @@ def test_fit_matches_a_straightforward_reimplementation():
     assert len(got) == len(expected)
     for a, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-6)
-    # and training did move every parameter array (the comparison is not of untouched weights)
+    # and training did move every parameter array (the comparison is not of untouched
+    # weights)
     assert not np.allclose(got[0], initial[0][0])
 
 
-# ---------------------------------------------------------------------- reproducibility, dtypes
+# -------------------------------------------------------------- reproducibility, dtypes
 
 
 def test_same_seeds_give_bit_identical_history(toy_data):
-    """Two fresh models with the same seeds, trained on the same data (with dropout and shuffling,
-    both driven by seeds), record exactly the same metrics: equality, not closeness."""
+    """Two fresh models with the same seeds, trained on the same data (with dropout and
+    shuffling, both driven by seeds), record exactly the same metrics: equality, not
+    closeness."""
     x, y = toy_data
 
     def run(shuffle_seed: int = 6, model_seed: int = 5) -> dict:
@@ -170,8 +178,9 @@ def test_same_seeds_give_bit_identical_history(toy_data):
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("inputs", ["uint8", "float32"])
 def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
-    """After fit, every parameter, gradient and optimizer state array is float32, and so is a
-    forward output: nothing was silently upcast to float64 (which doubles memory and time)."""
+    """After fit, every parameter, gradient and optimizer state array is float32, and so
+    is a forward output: nothing was silently upcast to float64 (which doubles memory
+    and time)."""
     rng = np.random.default_rng(0)
     if inputs == "uint8":
         x = rng.integers(0, 256, size=(20, 3, 3), dtype=np.uint8)
@@ -180,8 +189,9 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
     y = rng.integers(0, 4, size=20)
     model = mlp(9, [6], 4, activation=activation, dropout=0.2, rng=1)
     opt = make_optimizer()
-    # Spy on every array that flows forward and backward during fit: a float64 intermediate
-    # would not show in the preallocated float32 parameters, gradients and optimizer state.
+    # Spy on every array that flows forward and backward during fit: a float64
+    # intermediate would not show in the preallocated float32 parameters, gradients and
+    # optimizer state.
     seen: list[tuple[str, np.dtype]] = []
     for layer in model.layers:
 
@@ -228,8 +238,9 @@ def test_training_stays_float32_end_to_end(make_optimizer, activation, inputs):
 
 
 def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
-    """With SGD at lr = 1e12 the weights overflow float32 within a few batches. fit must stop
-    with a FloatingPointError that says where it happened, instead of training on NaNs."""
+    """With SGD at lr = 1e12 the weights overflow float32 within a few batches. fit must
+    stop with a FloatingPointError that says where it happened, instead of training on
+    NaNs."""
     x, y = toy_data
     model = mlp(6, [8], 3, rng=0)
     # Overflow warnings are the expected symptom here, not a test failure.
@@ -245,9 +256,59 @@ def test_exploding_training_raises_naming_epoch_and_batch(toy_data):
         )
 
 
+def test_a_loss_that_explodes_without_nan_stops_training(toy_data):
+    """Issue 13.5: SGD at lr = 30 drives the loss to ~1e9 within the first epoch,
+    finite all along: the run used to "succeed". The epoch's loss is far above 100
+    times its start (max(ln 3, the untrained loss)), so fit raises as for NaN."""
+    x, y = toy_data
+    with pytest.raises(
+        FloatingPointError,
+        match=r"training loss exploded to .* at epoch 1, more than 100 times what it "
+        r"started near \(1\.\d+\): the learning rate \(30\)",
+    ):
+        quiet_fit(
+            mlp(6, [8], 3, rng=0),
+            SoftmaxCrossEntropy(),
+            SGD(30.0),
+            x,
+            y,
+            epochs=5,
+            batch_size=8,
+            rng=0,
+        )
+
+
+def test_a_rough_but_healthy_run_is_not_called_diverged():
+    """The divergence rule must not stop a run that learns. SGD at lr = 1 with
+    batches of 8 on the digits (tanh) is the roughest such run found in a sweep of 48:
+    its second epoch averages about 9 times its starting loss, then it recovers."""
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    model = mlp(64, [64], 10, activation="tanh", rng=0)
+    history = quiet_fit(
+        model, SoftmaxCrossEntropy(), SGD(1.0), x, y, epochs=8, batch_size=8, rng=0
+    )
+    assert max(history.train_loss) > 5 * np.log(10)  # rough indeed
+    assert np.mean(model.predict(x) == y) > 0.6  # and yet it learned
+
+
+def test_regression_with_tiny_targets_is_measured_from_its_start():
+    """Targets of size 1e-3 have a variance of ~1e-6, far below the untrained
+    model's loss (~1): the reference is the larger of the two, so training that
+    merely starts high is not called diverged."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = 1e-3 * (x @ rng.standard_normal((3, 2)))
+    model = mlp(3, [16], 2, rng=1)
+    history = quiet_fit(
+        model, MeanSquaredError(), SGD(0.01), x, y, epochs=3, batch_size=8, rng=0
+    )
+    assert history.train_loss[0] > 1000 * np.var(y)
+
+
 def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data):
-    """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The history
-    of a previous run continues, so the failing epoch is numbered 3, batch 1."""
+    """Finite inputs of 3e38 (near float32's maximum) overflow in the first layer. The
+    history of a previous run continues, so the failing epoch is numbered 3, batch 1."""
     x, y = toy_data
     history = History(
         epoch=[1, 2],
@@ -273,14 +334,14 @@ def test_overflowing_inputs_raise_at_the_first_batch_of_the_right_epoch(toy_data
         )
 
 
-# ---------------------------------------------------------------------- learning a real task
+# ----------------------------------------------------------------- learning a real task
 
 
 def test_learns_real_handwritten_digits():
-    """scikit-learn's bundled 8x8 digits (1797 real images, no download): mlp(64, [64], 10) with
-    Adam for 20 epochs reaches > 90% accuracy on a held-out quarter (split seed 0, model seed 0,
-    shuffle seed 0; it reaches ~96%, so 90% leaves room for BLAS rounding differences).
-    A model that does not learn stays near 10%."""
+    """scikit-learn's bundled 8x8 digits (1797 real images, no download): mlp(64, [64],
+    10) with Adam for 20 epochs reaches > 90% accuracy on a held-out quarter (split seed
+    0, model seed 0, shuffle seed 0; it reaches ~96%, so 90% leaves room for BLAS
+    rounding differences). A model that does not learn stays near 10%."""
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)  # pixel values are 0..16
     x_train, x_test, y_train, y_test = train_test_split(
@@ -307,8 +368,9 @@ def test_learns_real_handwritten_digits():
 
 
 def test_regression_with_mse_recovers_a_linear_map():
-    """A linear model (no hidden layer) fitted with MSE and SGD recovers y = x A + c from noiseless
-    data; the residual loss after 200 epochs is far below the initial ~O(1)."""
+    """A linear model (no hidden layer) fitted with MSE and SGD recovers y = x A + c
+    from noiseless data; the residual loss after 200 epochs is far below the initial
+    ~O(1)."""
     rng = np.random.default_rng(0)
     a, c = rng.standard_normal((3, 2)), np.array([0.5, -1.0])
     x = rng.standard_normal((64, 3))
@@ -334,8 +396,9 @@ def test_regression_with_mse_recovers_a_linear_map():
 
 
 def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
-    """Batch-weighted averaging over uneven batches (48 = 20 + 20 + 8) equals the loss of one
-    full forward pass (float64 model: agreement to 1e-12), and accuracy is the fraction right."""
+    """Batch-weighted averaging over uneven batches (48 = 20 + 20 + 8) equals the loss
+    of one full forward pass (float64 model: agreement to 1e-12), and accuracy is the
+    fraction right."""
     x, y = toy_data
     model = mlp(6, [5], 3, rng=0, dtype=np.float64)
     loss, acc = evaluate(model, SoftmaxCrossEntropy(), x, y, batch_size=20)
@@ -350,7 +413,8 @@ def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
 
 
 def test_evaluate_on_an_empty_set_is_a_clear_error():
-    """An empty evaluation set has no mean loss: a ValueError saying so, not ZeroDivisionError."""
+    """An empty evaluation set has no mean loss: a ValueError saying so, not
+    ZeroDivisionError."""
     with pytest.raises(ValueError, match="empty"):
         evaluate(
             mlp(2, [], 2),
@@ -398,7 +462,8 @@ def test_fit_rejects_zero_epochs(toy_data):
 
 @pytest.mark.parametrize("where", ["training", "validation"])
 def test_fit_rejects_nan_inputs_before_training(where, toy_data):
-    """NaNs are found up front (naming which data set), and the model is left untouched."""
+    """NaNs are found up front (naming which data set), and
+    the model is left untouched."""
     x, y = toy_data
     bad = x.copy()
     bad[3, 2] = np.nan
@@ -441,7 +506,8 @@ def test_fit_rejects_float_labels_for_classification(toy_data):
 
 
 def test_fit_rejects_labels_beyond_the_number_of_outputs(toy_data):
-    """A 3-output model cannot learn label 3 (a common off-by-one with 1-based labels)."""
+    """A 3-output model cannot learn label 3 (a common
+    off-by-one with 1-based labels)."""
     x, y = toy_data
     y = y.copy()
     y[0] = 3
@@ -487,77 +553,170 @@ def test_fit_rejects_mismatched_lengths_and_integer_inputs(toy_data):
         )
 
 
-# ---------------------------------------------------------------------- History
-
-
-def test_history_continues_epoch_numbering(toy_data):
-    """Passing a history continues it: a second fit of 2 epochs after 3 records epochs 4 and 5."""
+def test_validation_data_that_is_not_a_pair_is_a_clear_type_error(toy_data):
+    """``validation_data=x_val`` used to fail with "too many values to unpack"."""
     x, y = toy_data
-    model, opt = mlp(6, [4], 3, rng=0), Adam(0.01)
+    with pytest.raises(
+        TypeError,
+        match=r"validation_data must be a pair \(x_val, y_val\), got an "
+        r"array of shape \(48, 6\)",
+    ):
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            validation_data=x,
+        )
+
+
+# -------------------------------------------------------------------- regression metric
+
+
+def test_regression_history_records_the_mean_absolute_error():
+    """A regression run has a metric besides the loss: the mean absolute error per
+    epoch, train and validation, equal to scikit-learn's on the same predictions."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 3)).astype(np.float32)
+    y = x @ rng.standard_normal((3, 2)) + 0.1 * rng.standard_normal((60, 2))
+    model = mlp(3, [8], 2, activation="tanh", rng=1)
     history = quiet_fit(
-        model, SoftmaxCrossEntropy(), opt, x, y, epochs=3, batch_size=16, rng=0
+        model,
+        MeanSquaredError(),
+        Adam(0.01),
+        x[:40],
+        y[:40],
+        epochs=3,
+        batch_size=8,
+        rng=2,
+        validation_data=(x[40:], y[40:]),
     )
-    same = quiet_fit(
+    assert len(history.train_mae) == len(history.val_mae) == 3
+    assert history.train_accuracy == history.val_accuracy == []
+    expected = mean_absolute_error(y[40:], model.infer(x[40:]).astype(np.float64))
+    assert history.val_mae[-1] == pytest.approx(expected, rel=1e-5)  # float32 model
+    assert history.best_epoch("val_mae") in history.epoch
+
+
+# ---------------------------------------------------------------------- threads
+
+
+def test_predicting_in_another_thread_does_not_disturb_fit():
+    """Issue 13.12: ``predict`` and ``evaluate`` in one thread while ``fit`` trains the
+    same model (and loss object) in another used to overwrite the layers' cached
+    inputs between a forward and its backward: a crash, or with equal batch sizes
+    silently mixed gradients. Inference now caches nothing, so the run ends with
+    exactly the weights of an undisturbed one."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2048, 100)).astype(np.float32)
+    y = rng.integers(0, 4, 2048)
+    loss = SoftmaxCrossEntropy()
+
+    def train(model):
+        return quiet_fit(
+            model,
+            loss,
+            Adam(0.01),
+            x,
+            y,
+            epochs=2,
+            batch_size=32,
+            rng=0,
+            validation_data=(x[:64], y[:64]),
+        )
+
+    reference = mlp(100, [128], 4, dropout=0.2, rng=0)
+    train(reference)
+    model = mlp(100, [128], 4, dropout=0.2, rng=0)
+    stop, errors, calls = threading.Event(), [], [0]
+
+    def predict_meanwhile():
+        while not stop.is_set():
+            try:
+                model.predict(x[:37])
+                evaluate(model, loss, x[:64], y[:64], batch_size=32)
+                calls[0] += 1
+            except Exception as err:  # reported below, with the run's own result
+                errors.append(err)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    thread = threading.Thread(target=predict_meanwhile)
+    thread.start()
+    try:
+        train(model)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert errors == [] and calls[0] > 0
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert np.array_equal(a.value, b.value), a.name
+
+
+# ------------------------------------------------------------------ continued histories
+
+
+def test_stopped_early_is_reset_when_a_history_is_continued(overfitting_problem):
+    """A continued run that completes all of its epochs did not stop early."""
+    x, y, x_val, y_val = overfitting_problem
+    model = mlp(5, [32], 3, rng=0)
+    history = quiet_fit(
         model,
         SoftmaxCrossEntropy(),
-        opt,
+        Adam(0.02),
         x,
         y,
-        epochs=2,
-        batch_size=16,
-        rng=1,
+        epochs=40,
+        batch_size=8,
+        rng=0,
+        validation_data=(x_val, y_val),
+        callbacks=[EarlyStopping(patience=2)],
+    )
+    assert history.stopped_early
+    quiet_fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(0.02),
+        x,
+        y,
+        epochs=1,
+        batch_size=8,
+        validation_data=(x_val, y_val),
         history=history,
     )
-    assert same is history
-    assert history.epoch == [1, 2, 3, 4, 5]
-    assert len(history.train_loss) == len(history.train_accuracy) == len(history) == 5
+    assert not history.stopped_early
 
 
-def test_history_json_round_trip(tmp_path, toy_data):
-    """to_json writes the file and returns the text; from_json restores an equal History."""
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_labels_beyond_the_outputs_fail_before_any_training(where, toy_data):
+    """Label 7 with 3 outputs, in the last training sample or in the validation set, is
+    refused before the first optimizer step (it used to surface mid-epoch or after a
+    whole epoch)."""
     x, y = toy_data
-    history = quiet_fit(
-        mlp(6, [4], 3, rng=0),
-        SoftmaxCrossEntropy(),
-        Adam(0.01),
-        x,
-        y,
-        epochs=3,
-        batch_size=16,
-        rng=0,
-        validation_data=(x, y),
+    y_train, y_val = y.copy(), y[:10].copy()
+    (y_train if where == "training" else y_val)[-1] = 7
+    model = mlp(6, [4], 3, rng=0)
+    before = [p.value.copy() for p in model.parameters()]
+    name = "training data" if where == "training" else "validation_data"
+    with pytest.raises(
+        ValueError, match=rf"{name}: y must be in \[0, 3\), got label 7"
+    ):
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y_train,
+            epochs=2,
+            batch_size=8,
+            validation_data=(x[:10], y_val),
+            progress=False,
+        )
+    assert all(
+        np.array_equal(p.value, b)
+        for p, b in zip(model.parameters(), before, strict=True)
     )
-    text = history.to_json(tmp_path / "history.json")
-    assert (tmp_path / "history.json").read_text() == text
-    restored = History.from_json(text)
-    assert (
-        restored == history
-    )  # dataclass equality: every field, floats exactly (JSON repr)
-    assert restored.metrics() == history.metrics()
-
-
-def test_best_epoch_picks_lowest_loss_and_highest_accuracy():
-    """best_epoch minimises losses, maximises accuracies, and refuses empty entries."""
-    history = History(
-        epoch=[1, 2, 3, 4],
-        val_loss=[0.9, 0.5, 0.7, 0.6],
-        val_accuracy=[0.5, 0.7, 0.8, 0.6],
-    )
-    assert history.best_epoch() == 2  # default monitor: val_loss, lower is better
-    assert history.best_epoch("val_accuracy") == 3  # accuracy: higher is better
-    with pytest.raises(ValueError, match="history has no 'train_loss' values"):
-        history.best_epoch("train_loss")
-
-
-def test_best_epoch_reports_epoch_numbers_of_a_continued_run():
-    """best_epoch returns an epoch number, not a list index."""
-    history = History(epoch=[6, 7, 8], val_loss=[0.3, 0.2, 0.25])
-    assert history.best_epoch() == 7
-
-
-def test_histories_are_independent():
-    """Each History has its own lists (no shared mutable default)."""
-    a, b = History(), History()
-    a.epoch.append(1)
-    assert b.epoch == []
-    assert copy.deepcopy(a) == a

@@ -1,7 +1,7 @@
 """Tests for :mod:`nnlib._validation`, the input checks every module relies on.
 
-Each check must accept good input unchanged and reject bad input with an exception whose message
-names the argument and what was wrong with it.
+Each check must accept good input unchanged and reject bad input with an exception whose
+message names the argument and what was wrong with it.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from nnlib._validation import (
     check_positive_int,
 )
 
-# ---------------------------------------------------------------------- check_positive_int
+# ------------------------------------------------------------------- check_positive_int
 
 
 @pytest.mark.parametrize("value", [1, 7, np.int64(3), np.uint8(200)])
 def test_positive_int_accepts_integers_from_one_up(value):
-    """Python and NumPy integers >= 1 come back as a plain ``int`` with the same value."""
+    """Python and NumPy integers >= 1 come back as a plain
+    ``int`` with the same value."""
     out = check_positive_int(value, "n")
     assert out == int(value)
     assert type(out) is int
@@ -41,7 +42,8 @@ def test_positive_int_rejects_values_below_one(value):
 
 @pytest.mark.parametrize("value", [True, 2.0, "3", None])
 def test_positive_int_rejects_non_integers(value):
-    """A bool, a float (even 2.0), a string or None is a TypeError naming the argument and type."""
+    """A bool, a float (even 2.0), a string or None is a TypeError naming the argument
+    and type."""
     with pytest.raises(
         TypeError,
         match=rf"epochs must be an integer >= 1, got .* of type {type(value).__name__}",
@@ -69,7 +71,8 @@ def test_number_accepts_values_inside_the_interval_and_returns_float():
     ],
 )
 def test_number_rejects_values_outside_the_interval(value, kwargs, interval):
-    """Out-of-range values (including an excluded end point) name the interval in the message."""
+    """Out-of-range values (including an excluded end point) name the interval in the
+    message."""
     with pytest.raises(
         ValueError, match=rf"lr must be a finite number in {interval}, got {value}"
     ):
@@ -85,12 +88,13 @@ def test_number_rejects_nan_and_inf_even_without_bounds(value):
 
 @pytest.mark.parametrize("value", [True, "0.1", None, [0.1]])
 def test_number_rejects_non_numbers(value):
-    """A bool is not a number here (True would silently become 1.0); nor is a string or a list."""
+    """A bool is not a number here (True would silently become 1.0); nor is a string or
+    a list."""
     with pytest.raises(TypeError, match="momentum must be a number"):
         check_number(value, "momentum")
 
 
-# ---------------------------------------------------------------------- check_float_array
+# -------------------------------------------------------------------- check_float_array
 
 
 def test_float_array_returns_float_input_unchanged():
@@ -115,7 +119,8 @@ def test_float_array_rejects_integer_and_bool_arrays(dtype):
 
 
 def test_float_array_checks_rank():
-    """With ``ndim`` given, an array of another rank is a ValueError that shows the shape."""
+    """With ``ndim`` given, an array of another rank is a ValueError that shows the
+    shape."""
     with pytest.raises(ValueError, match=r"x must be a 2-D array, got shape \(3,\)"):
         check_float_array(np.zeros(3), "x", ndim=2)
 
@@ -143,7 +148,8 @@ def test_labels_accepts_integer_labels_in_range():
 
 @pytest.mark.parametrize("y", [np.array([0.0, 1.0]), np.array([True, False])])
 def test_labels_rejects_float_and_bool_labels(y):
-    """Float labels (even whole numbers) and booleans are a TypeError suggesting the cast."""
+    """Float labels (even whole numbers) and booleans are a TypeError suggesting the
+    cast."""
     with pytest.raises(
         TypeError, match=r"y must hold integer class labels, got dtype .*astype"
     ):
@@ -166,7 +172,8 @@ def test_labels_count_must_match_the_outputs():
 
 @pytest.mark.parametrize(("labels", "bad"), [([0, 3, 1], 3), ([-1, 0], -1)])
 def test_labels_must_be_valid_class_indices(labels, bad):
-    """A label >= n_classes or < 0 is a ValueError naming the allowed range and the bad label."""
+    """A label >= n_classes or < 0 is a ValueError naming the allowed range and the bad
+    label."""
     with pytest.raises(ValueError, match=rf"y must be in \[0, 3\), got label {bad}"):
         check_labels(np.array(labels), "y", n_classes=3)
 
@@ -175,14 +182,16 @@ def test_labels_must_be_valid_class_indices(labels, bad):
 
 
 def test_model_input_scales_uint8_images_to_unit_interval_in_the_requested_dtype():
-    """uint8 (N, 2, 2) images become (N, 4) float32 in [0, 1]: 0 -> 0, 255 -> 1, 51 -> 0.2."""
+    """uint8 (N, 2, 2) images become (N, 4) float32 in [0, 1]: 0 -> 0, 255 -> 1, 51 ->
+    0.2."""
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
     out = as_model_input(images, np.dtype(np.float32))
     assert (
         out.dtype == np.float32
     )  # computed in float32: no float64 intermediate leaks out
     assert out.shape == (1, 4)
-    # 51/255 = 0.2 exactly in real numbers; float32 rounding allows ~1e-7 relative error.
+    # 51/255 = 0.2 exactly in real numbers; float32 rounding allows ~1e-7 relative
+    # error.
     np.testing.assert_allclose(out, [[0.0, 1.0, 0.2, 0.4]], rtol=1e-6)
     assert out.min() >= 0.0 and out.max() <= 1.0
 

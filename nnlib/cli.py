@@ -18,6 +18,7 @@ An unexpected error (a bug) is also reported in one line; set the environment va
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import data, metrics, report
+from . import data, metrics, report, tuning
 from ._files import atomic_write, atomic_write_text
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .dropout import Dropout
@@ -279,8 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--n-jobs",
         type=int,
-        default=1,
-        help="trials in parallel (joblib; -1: all cores)",
+        help="trials in parallel (joblib; -1: all cores; default: 1); with "
+        "--scheduler local, the number of Dask workers (default: 2)",
+    )
+    tune.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the trials on Dask: the address of a running scheduler "
+        "(tcp://host:8786, see `dask scheduler`), or 'local' to start a "
+        "cluster of --n-jobs worker processes here",
     )
     tune.add_argument(
         "--seed",
@@ -636,22 +644,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    dataset = _load(args, train=True, test=False)
-    x_train, y_train, x_val, y_val = _train_val(args, dataset)
-    space: dict[str, Any] = {
-        "lr": args.lr,
-        "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
-        "dropout": args.dropout,
-        "hidden": args.hidden,
-    }
-    common = {"epochs": args.epochs, "n_jobs": args.n_jobs, "seed": args.seed}
-    if args.search == "grid":
-        results = grid_search(space, (x_train, y_train), (x_val, y_val), **common)
-    else:
-        results = random_search(
-            space, (x_train, y_train), (x_val, y_val), n_trials=args.trials, **common
-        )
+    with contextlib.ExitStack() as stack:  # closes a Dask client even on Ctrl-C
+        # Reach the cluster first: a wrong address fails before the data is read.
+        client = None if args.scheduler is None else _dask_client(args, stack)
+        dataset = _load(args, train=True, test=False)
+        x_train, y_train, x_val, y_val = _train_val(args, dataset)
+        space: dict[str, Any] = {
+            "lr": args.lr,
+            "batch_size": args.batch_size,
+            "optimizer": args.optimizer,
+            "dropout": args.dropout,
+            "hidden": args.hidden,
+        }
+        n_jobs = 1 if args.n_jobs is None else args.n_jobs
+        parallel = {"client": client} if client else {"n_jobs": n_jobs}
+        common = {"epochs": args.epochs, "seed": args.seed, **parallel}
+        train, val = (x_train, y_train), (x_val, y_val)
+        if args.search == "grid":
+            results = grid_search(space, train, val, **common)
+        else:
+            results = random_search(space, train, val, n_trials=args.trials, **common)
     print(results.table())
     if args.out:
         out = Path(args.out)
@@ -659,6 +671,34 @@ def cmd_tune(args: argparse.Namespace) -> int:
         paths = results.save(out)
         print(f"Wrote {paths['json']} and {paths['figure']}")
     return 0
+
+
+def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
+    """The Dask client for ``--scheduler``, closed (with its cluster) when ``stack`` is."""
+    local = args.scheduler == "local"
+    n_workers = 2 if args.n_jobs is None else args.n_jobs
+    if n_workers == -1:
+        n_workers = os.cpu_count() or 1
+    if local and n_workers < 1:
+        raise UsageError(
+            f"--n-jobs must be >= 1 or -1 with --scheduler local, got {args.n_jobs}"
+        )
+    if not local and args.n_jobs is not None:
+        print(
+            "note: --n-jobs is not used with a scheduler address: the cluster's "
+            "workers decide how many trials run at a time",
+            file=sys.stderr,
+        )
+    try:
+        client = stack.enter_context(
+            tuning.dask_client(args.scheduler, n_workers=n_workers)
+        )
+    except ModuleNotFoundError as err:
+        raise UsageError(f"--scheduler: {err}") from None
+    where = "a local Dask cluster" if local else f"the Dask cluster at {args.scheduler}"
+    workers = len(client.nthreads())
+    print(f"Running the trials on {where} ({workers} workers)", flush=True)
+    return client
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "tune": cmd_tune}

@@ -1,18 +1,15 @@
-"""Hyperparameter search: grid and random search scored on a validation split, run in parallel.
+"""Hyperparameter search: grid and random search on a validation split, in parallel.
 
-Each *trial* builds a fresh model from a dict of hyperparameters, trains it with ``fit`` and
-records its best validation accuracy. Trials are independent, so they run in parallel through
-joblib. By default joblib starts local worker processes (``n_jobs``); the same code runs on a
-cluster by choosing another joblib backend around the call::
+Each *trial* builds a fresh model from a dict of hyperparameters, trains it with ``fit``
+and records its best validation accuracy. Trials are independent, so they run in
+parallel: on this machine through joblib (``n_jobs`` worker processes), or on a Dask
+cluster by passing a client (``pip install "dask[distributed]"``)::
 
-    import joblib
-    from dask.distributed import Client       # pip install "dask[distributed]"
-    client = Client("tcp://scheduler:8786")   # registers the "dask" backend
-    with joblib.parallel_config(backend="dask"):
-        results = grid_search(space, train, val, epochs=10, n_jobs=-1)
+    with dask_client("tcp://scheduler:8786") as client:   # or dask_client("local")
+        results = grid_search(space, train, val, epochs=10, client=client)
 
-Ray works the same way (``from ray.util.joblib import register_ray; register_ray()`` then
-``backend="ray"``).
+On Dask the data goes to every worker once per search, and each trial's task carries
+only its configuration. The results equal joblib's, bit for bit, for the same seed.
 """
 
 from __future__ import annotations
@@ -20,12 +17,16 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -37,7 +38,10 @@ from .model import mlp
 from .optimizers import SGD, Adam, Optimizer, RMSProp
 from .training import fit
 
-#: Hyperparameters a trial understands, with the values used when a search leaves one out.
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: Hyperparameters a trial understands, and their values when a search leaves one out.
 DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "batch_size": 128,
@@ -47,10 +51,12 @@ DEFAULTS: dict[str, Any] = {
     "activation": "relu",
 }
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
+#: Seconds to wait for a remote Dask scheduler (and its first worker) before giving up.
+CONNECT_TIMEOUT = 5.0
 
 
 def make_optimizer(name: str, lr: float) -> Optimizer:
-    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"rmsprop"`` or ``"adam"``."""
+    """``"sgd"``, ``"momentum"`` (SGD, momentum 0.9), ``"rmsprop"`` or ``"adam"``."""
     if name == "sgd":
         return SGD(lr)
     if name == "momentum":
@@ -64,7 +70,7 @@ def make_optimizer(name: str, lr: float) -> Optimizer:
 
 @dataclass(frozen=True)
 class LogUniform:
-    """A distribution for random search: ``exp(U(log low, log high))``, e.g. learning rates."""
+    """A random-search distribution: ``exp(U(log low, log high))`` (learning rates)."""
 
     low: float
     high: float
@@ -102,9 +108,10 @@ def run_trial(
     seed: int = 0,
     patience: int | None = None,
 ) -> Trial:
-    """Train one configuration (``DEFAULTS`` filled in) and score it by validation accuracy.
+    """Train one configuration (``DEFAULTS`` filled in); score its validation accuracy.
 
-    A configuration whose loss becomes NaN or inf is recorded as ``diverged`` with accuracy 0.
+    A configuration whose loss becomes NaN or inf is recorded as ``diverged`` (accuracy
+    0).
     """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
@@ -144,8 +151,8 @@ def run_trial(
             progress=False,
         )
     except FloatingPointError:
-        # A learning rate too large makes the loss NaN: a (bad) result, not a reason to lose
-        # every other trial of the search.
+        # A learning rate too large makes the loss NaN: a (bad) result, not a reason to
+        # lose every other trial of the search.
         return Trial(
             dict(params),
             0.0,
@@ -170,7 +177,7 @@ def run_trial(
 
 
 def _rank(trial: Trial) -> tuple[bool, float, float]:
-    """Sort key: higher accuracy first, then lower loss; diverged (or NaN) trials last."""
+    """Sort key: higher accuracy first, then lower loss; diverged (or NaN) ones last."""
     failed = trial.diverged or math.isnan(trial.val_accuracy)
     loss = trial.val_loss if not math.isnan(trial.val_loss) else math.inf
     return failed, (0.0 if failed else -trial.val_accuracy), loss
@@ -211,15 +218,15 @@ class TuningResults:
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        """The trials as strict JSON: a non-finite number (a diverged trial's loss) becomes null."""
+        """The trials as strict JSON: a non-finite number (a diverged loss) is null."""
         trials = _finite_or_none([asdict(t) for t in self.trials])
         return json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``results.json`` and the figure ``tuning.png`` into ``out_dir``; return their paths.
+        """Write ``results.json`` and the figure ``tuning.png`` into ``out_dir``.
 
-        Each file is written atomically (see ``nnlib._files``): an interrupted run never leaves
-        a half-written file behind.
+        Returns their paths. Each file is written atomically (see ``nnlib._files``): an
+        interrupted run never leaves a half-written file behind.
         """
         import matplotlib.pyplot as plt
 
@@ -253,10 +260,10 @@ def _json_default(value: Any) -> Any:
 
 
 def _finite_or_none(value: Any) -> Any:
-    """``value`` with every inf or NaN float (in nested lists and dicts too) replaced by None.
+    """``value`` with each inf or NaN float (also in nested lists, dicts) set to None.
 
-    JSON has no infinity or NaN: ``json.dumps`` would write ``Infinity``, which strict parsers
-    (browsers, ``jq``, most languages) reject.
+    JSON has no infinity or NaN: ``json.dumps`` would write ``Infinity``, which strict
+    parsers (browsers, ``jq``, most languages) reject.
     """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -268,7 +275,10 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the listed values: ``{"lr": [1e-3, 1e-2], "dropout": [0, .2]}`` → 4 dicts."""
+    """Every combination of the listed values.
+
+    ``{"lr": [1e-3, 1e-2], "dropout": [0, 0.2]}`` gives 4 dicts.
+    """
     for key, values in space.items():
         if (
             isinstance(values, (str, bytes))
@@ -288,7 +298,10 @@ def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 def random_configs(
     space: Mapping[str, Any], n_trials: int, *, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """``n_trials`` random configurations; a value is a list (uniform choice) or a ``LogUniform``."""
+    """``n_trials`` random configurations.
+
+    Each value of ``space`` is a list (one element drawn uniformly) or a ``LogUniform``.
+    """
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     rng = np.random.default_rng(seed)
@@ -313,8 +326,18 @@ def run_search(
     n_jobs: int = 1,
     seed: int = 0,
     patience: int | None = None,
+    client: Client | None = None,
 ) -> TuningResults:
-    """Run every configuration as an independent trial, ``n_jobs`` at a time (joblib)."""
+    """Run every configuration as an independent trial; return them ranked.
+
+    Locally, joblib runs ``n_jobs`` trials at a time in worker processes. With a Dask
+    ``client`` (see ``dask_client``) the trials run on its cluster instead, as many at a
+    time as its workers have threads (``n_jobs`` is not used).
+
+    A trial gives the same bits wherever it runs if it uses as many BLAS threads: one
+    in Dask's workers, (number of cores) // ``n_jobs`` in joblib's, all in this process
+    for ``n_jobs=1``. (Threads may split the sums of a matrix product differently.)
+    """
     for config in configs:  # fail fast, before any worker starts
         unknown = set(config) - set(DEFAULTS)
         if unknown:
@@ -323,15 +346,158 @@ def run_search(
             )
         if "optimizer" in config and config["optimizer"] not in OPTIMIZER_NAMES:
             raise ValueError(
-                f"optimizer must be one of {OPTIMIZER_NAMES}, got {config['optimizer']!r}"
+                f"optimizer must be one of {OPTIMIZER_NAMES}, "
+                f"got {config['optimizer']!r}"
             )
+    options = {"epochs": epochs, "seed": seed, "patience": patience}
+    if client is not None:
+        return TuningResults(_run_on_dask(client, configs, train, val, options))
     trials = Parallel(n_jobs=n_jobs)(
-        delayed(run_trial)(
-            config, train, val, epochs=epochs, seed=seed, patience=patience
-        )
-        for config in configs
+        delayed(run_trial)(config, train, val, **options) for config in configs
     )
     return TuningResults(list(trials))
+
+
+def _run_on_dask(
+    client: Client,
+    configs: Sequence[Mapping[str, Any]],
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    options: dict[str, Any],
+) -> list[Trial]:
+    """One Dask task per trial; the data is sent to every worker once, up front.
+
+    Passed as they are, ``train`` and ``val`` would be pickled into every task
+    (megabytes per trial); scattered, a task refers to them by key (a few dozen bytes).
+    """
+    from distributed import wait
+
+    # hash=False: new keys for each search. Content-hashed keys would be shared with
+    # the previous search of the same data, whose copies are being freed right now.
+    data = client.scatter([train, val], broadcast=True, hash=False)
+    futures = [
+        client.submit(run_trial, config, *data, pure=False, **options)
+        for config in configs
+    ]
+    try:
+        wait(futures)  # a Ctrl-C here interrupts cleanly; inside gather it leaves noise
+        return list(client.gather(futures))
+    finally:  # also on Ctrl-C: stop the trials still running, free the workers' copies
+        client.cancel([*futures, *data])
+
+
+@contextmanager
+def dask_client(
+    scheduler: str, *, n_workers: int = 2, timeout: float = CONNECT_TIMEOUT
+) -> Iterator[Client]:
+    """A Dask client for ``run_search(..., client=...)``, closed on exit (also Ctrl-C).
+
+    Parameters
+    ----------
+    scheduler : the address of a running scheduler (``"tcp://host:8786"``, started
+        with ``dask scheduler``), or ``"local"``: start a cluster of ``n_workers``
+        processes on this machine, one thread each, and shut it down on exit.
+    n_workers : worker processes of a ``"local"`` cluster.
+    timeout : seconds to wait for a remote scheduler and its first worker.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        if Dask is not installed.
+    ConnectionError
+        if the scheduler cannot be reached, or has no worker, within ``timeout``.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            'running trials on Dask needs Dask: pip install "dask[distributed]"'
+        ) from err
+    if scheduler == "local":
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        # One thread per worker: a trial is Python code that holds the GIL. The web
+        # server on any free local port: the usual 8787 may belong to another cluster.
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",
+                # Warnings such as "task cancelled" on Ctrl-C are no news to the user.
+                silence_logs=logging.ERROR,
+            )
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    _check_scheduler(scheduler, timeout)
+    with Client(scheduler, timeout=timeout) as client:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise ConnectionError(
+                f"the Dask scheduler at {scheduler} has no workers: start some with "
+                f"`dask worker {scheduler}`"
+            ) from None
+        yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes that ignore Ctrl-C: this process stops them itself.
+
+    A terminal sends Ctrl-C's SIGINT to every process in its group; workers would die
+    with a page of tracebacks each. A signal ignored when a process starts stays
+    ignored (Python installs its KeyboardInterrupt handler only over the default).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_scheduler(address: str, timeout: float) -> None:
+    """Raise one clear error within ``timeout`` seconds unless a scheduler answers.
+
+    ``Client`` alone waits forever on a port where another program listens (say, the
+    dashboard's), and a connection it cannot make surfaces as a page of tracebacks.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:  # in a thread: its own event loop, also inside Jupyter's running one
+        with ThreadPoolExecutor(1) as thread:
+            reply = thread.submit(
+                asyncio.run, asyncio.wait_for(identity(), timeout)
+            ).result()
+    except ValueError as err:  # e.g. "missing port number in address 'host'"
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address like tcp://host:8786: {err}"
+        ) from None
+    except (OSError, TimeoutError, MemoryError, EOFError) as err:
+        # MemoryError: another protocol's bytes read as a Dask message length.
+        timed_out = isinstance(err, TimeoutError) or "Timed out" in str(err)
+        reason = "" if timed_out or isinstance(err, MemoryError) else f": {err}"
+        raise ConnectionError(
+            f"cannot reach a Dask scheduler at {address} within {timeout:g} s (is "
+            f"`dask scheduler` running there, and is that its port?){reason}"
+        ) from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ConnectionError(f"{address} answers, but it is not a Dask scheduler")
 
 
 def grid_search(
@@ -353,7 +519,7 @@ def random_search(
     seed: int = 0,
     **kwargs: Any,
 ) -> TuningResults:
-    """Try ``n_trials`` random configurations (see ``random_configs``, ``run_search``)."""
+    """Try ``n_trials`` random configurations (``random_configs``, ``run_search``)."""
     return run_search(
         random_configs(space, n_trials, seed=seed), train, val, seed=seed, **kwargs
     )

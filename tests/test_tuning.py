@@ -1,13 +1,32 @@
-"""Tests for nnlib.tuning: search spaces, trials, parallel determinism."""
+"""Tests for nnlib.tuning: search spaces, trials, parallel determinism, Dask clusters,
+and the ``tune`` command."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import joblib
 import numpy as np
+import psutil
 import pytest
+from distributed import get_task_stream
+from distributed.protocol.pickle import dumps
 from sklearn.datasets import load_digits
 
+from nnlib import cli
 from nnlib.tuning import (
+    CONNECT_TIMEOUT,
     LogUniform,
+    Trial,
+    dask_client,
     grid_configs,
     grid_search,
     make_optimizer,
@@ -110,7 +129,7 @@ def test_random_search_runs_n_trials(digits) -> None:
     "ignore:overflow encountered:RuntimeWarning"
 )  # the point of the test
 def test_a_diverging_trial_is_recorded_not_fatal(digits) -> None:
-    """SGD with an absurd learning rate makes the loss NaN; the search keeps the other trials."""
+    """SGD with an absurd learning rate makes the loss NaN; the other trials stay."""
     train, val = digits
     results = grid_search(
         {"optimizer": ["sgd"], "lr": [1e-2, 1e30]}, train, val, epochs=1
@@ -186,3 +205,212 @@ def test_save_writes_results_and_figure_atomically(tmp_path, monkeypatch) -> Non
         "results.json",
         "tuning.png",
     ]
+
+
+# ------------------------------------------------------------------ on a Dask cluster
+GRID = {"optimizer": ["sgd", "adam"], "lr": [3e-3, 1e30], "hidden": [(16,)]}
+RANDOM = {"lr": LogUniform(1e-3, 1e-2), "hidden": [(8,), (16,)], "batch_size": [32, 64]}
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A real ``LocalCluster``: 2 worker processes on this machine, always shut down."""
+    with dask_client("local", n_workers=2) as client:
+        yield client
+
+
+def _outcome(trial: Trial) -> dict:
+    """Everything a trial reports except how long it took."""
+    outcome = asdict(trial)
+    outcome.pop("seconds")
+    outcome["history"].pop("epoch_time", None)
+    return outcome
+
+
+def test_a_search_on_dask_equals_the_local_search_bit_for_bit(
+    digits, dask_cluster
+) -> None:
+    """Same configurations, scores, histories and divergences as joblib's default
+    backend (local processes); and the trials really ran as tasks on the workers."""
+    train, val = digits
+    with get_task_stream(dask_cluster) as tasks:
+        on_dask = [
+            grid_search(GRID, train, val, epochs=2, seed=1, client=dask_cluster),
+            random_search(
+                RANDOM, train, val, n_trials=3, epochs=2, seed=1, client=dask_cluster
+            ),
+        ]
+    # loky: joblib's default backend. One BLAS thread per trial, as in Dask's workers:
+    # threads may split the sums of a matrix product differently (other last bits).
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        local = [
+            grid_search(GRID, train, val, epochs=2, seed=1, n_jobs=2),
+            random_search(RANDOM, train, val, n_trials=3, epochs=2, seed=1, n_jobs=2),
+        ]
+    for remote, here in zip(on_dask, local, strict=True):
+        # == on Python floats: equal values, i.e. the same bits (no NaN, no -0.0 here)
+        assert list(map(_outcome, remote.trials)) == list(map(_outcome, here.trials))
+    grid = on_dask[0]
+    assert [t.diverged for t in grid.trials] == [False, False, True, True]
+    assert {t.params["lr"] for t in grid.trials if t.diverged} == {1e30}
+    assert grid.best.val_accuracy > 0.3  # Adam learns (chance: 0.1)
+    trial_tasks = [t for t in tasks.data if str(t["key"]).startswith("run_trial")]
+    assert len(trial_tasks) == 4 + 3
+    assert {t["worker"] for t in trial_tasks} <= set(dask_cluster.nthreads())
+
+
+class _CountingClient:
+    """A Dask client that records the pickled size of everything it sends."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.scattered: list[int] = []
+        self.submitted: list[int] = []
+
+    def scatter(self, data, **kwargs):
+        self.scattered.append(len(dumps(data)))
+        return self._client.scatter(data, **kwargs)
+
+    def submit(self, func, *args, **kwargs):
+        self.submitted.append(len(dumps((func, args, kwargs))))
+        return self._client.submit(func, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+def test_the_data_goes_to_the_workers_once_per_search(digits, dask_cluster) -> None:
+    train, val = digits
+    data_bytes = sum(a.nbytes for a in (*train, *val))
+    counting = _CountingClient(dask_cluster)
+    results = grid_search(GRID, train, val, epochs=1, client=counting)
+    assert len(results.trials) == 4
+    assert len(counting.scattered) == 1 and counting.scattered[0] >= data_bytes
+    assert len(counting.submitted) == 4
+    per_trial = max(counting.submitted)
+    print(
+        f"data sent once: {counting.scattered[0]:,} bytes; "
+        f"per trial: {per_trial:,} bytes (data: {data_bytes:,} bytes)"
+    )
+    assert per_trial < 2_000 < data_bytes / 100  # a configuration, not the arrays
+
+
+# ------------------------------------------------------------ the tune command on Dask
+def _tune_args(offline_zip: str, out: Path, *extra: str) -> list[str]:
+    return [
+        "tune",
+        "--data",
+        offline_zip,
+        "--no-download",
+        "--limit",
+        "1000",
+        "--lr",
+        "1e-3",
+        "3e-3",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def _without_timings(path: Path) -> list[dict]:
+    trials = json.loads(path.read_text())
+    for trial in trials:
+        trial.pop("seconds")
+        trial["history"].pop("epoch_time")
+    return trials
+
+
+def test_tune_scheduler_local_matches_the_local_run(
+    offline_zip: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("NNLIB_TRACEBACK", "1")  # a bug fails with its traceback
+    args = _tune_args(offline_zip, tmp_path / "dask", "--scheduler", "local")
+    assert cli.main(args) == 0
+    assert "Running the trials on a local Dask cluster (2 workers)" in (
+        capsys.readouterr().out
+    )
+    # As many jobs as cores: joblib then gives each trial one BLAS thread, as Dask does.
+    n_jobs = str(joblib.cpu_count())
+    assert cli.main(_tune_args(offline_zip, tmp_path / "here", "--n-jobs", n_jobs)) == 0
+    assert "Dask" not in capsys.readouterr().out
+    on_dask = _without_timings(tmp_path / "dask" / "results.json")
+    assert len(on_dask) == 2
+    assert on_dask == _without_timings(tmp_path / "here" / "results.json")
+
+
+def test_tune_scheduler_errors_are_one_line(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NNLIB_TRACEBACK", "1")
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    status = cli.main(["tune", "--scheduler", f"tcp://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert status == 1 and time.perf_counter() - start < CONNECT_TIMEOUT + 10
+    assert err.startswith(
+        f"error: cannot reach a Dask scheduler at tcp://127.0.0.1:{port}"
+    )
+    assert len(err.splitlines()) == 1
+    assert cli.main(["tune", "--scheduler", "myhost"]) == 1
+    err = capsys.readouterr().err
+    assert "'myhost' is not a Dask scheduler address like tcp://host:8786" in err
+    assert len(err.splitlines()) == 1
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    assert cli.main(["tune", "--scheduler", "local"]) == 2
+    err = capsys.readouterr().err
+    assert 'needs Dask: pip install "dask[distributed]"' in err
+    assert len(err.splitlines()) == 1
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (Linux: the SigIgn mask in /proc)."""
+    if not os.path.exists(f"/proc/{pid}/status"):
+        return True  # no /proc to ask (macOS): the exit status and output still count
+    with open(f"/proc/{pid}/status") as status:
+        mask = next(line for line in status if line.startswith("SigIgn:")).split()[1]
+    return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
+
+
+def test_ctrl_c_during_a_cluster_search_closes_it_and_exits_130(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole process group, workers included:
+    the command stops the cluster, prints one line, exits 130, leaves no process.
+
+    Workers that do not ignore SIGINT die with a page of tracebacks each, but only if
+    the signal reaches them at certain moments: so the test also asks each worker."""
+    command = [sys.executable, "-m", "nnlib", "tune", "--data", offline_zip]
+    command += ["--limit", "3000", "--lr", "1e-4", "3e-4", "1e-3", "3e-3"]
+    command += ["--epochs", "200", "--scheduler", "local"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            if line.startswith("EMNIST"):  # data loaded: the trials start now
+                break
+        time.sleep(2)
+        workers = psutil.Process(run.pid).children(recursive=True)
+        assert len(workers) >= 2
+        for worker in workers:  # the mechanism, not only its (racy) visible effect
+            assert _ignores_sigint(worker.pid), worker.cmdline()
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130
+    assert err.split() == ["Interrupted."]
+    time.sleep(1)
+    assert [w.pid for w in workers if w.is_running() and w.status() != "zombie"] == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -27,9 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from . import data, metrics, report, tuning
+from . import data, metrics, plots, report, tuning
 from ._files import atomic_write, atomic_write_text
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .dropout import Dropout
@@ -668,9 +671,22 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        paths = results.save(out)
-        print(f"Wrote {paths['json']} and {paths['figure']}")
+        json_path, figure_path = out / "results.json", out / "tuning.png"
+        results.to_json(json_path)
+        _save_figure(plots.plot_tuning_results(results), figure_path)
+        print(f"Wrote {json_path} and {figure_path}")
     return 0
+
+
+def _save_figure(fig: Figure, path: Path) -> None:
+    """Write ``fig`` as a PNG in one atomic step (rendered in memory first): an
+    interrupted or failed drawing leaves the previous file as it was."""
+    png = io.BytesIO()
+    try:
+        fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    atomic_write(path, lambda f: f.write(png.getvalue()))
 
 
 def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:

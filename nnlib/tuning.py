@@ -14,7 +14,6 @@ only its configuration. The results equal joblib's, bit for bit, for the same se
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import logging
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from joblib import Parallel, delayed
 
-from ._files import atomic_write, atomic_write_text
+from ._files import atomic_write_text
 from .callbacks import EarlyStopping
 from .losses import SoftmaxCrossEntropy
 from .model import mlp
@@ -220,32 +219,18 @@ class TuningResults:
         ]
         return "\n".join(lines)
 
-    def to_json(self) -> str:
-        """The trials as strict JSON: a non-finite number (a diverged loss) is null."""
-        trials = _finite_or_none([asdict(t) for t in self.trials])
-        return json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The trials as strict JSON: a non-finite number (a diverged loss) is null.
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``results.json`` and the figure ``tuning.png`` into ``out_dir``.
-
-        Returns their paths. Each file is written atomically (see ``nnlib._files``): an
-        interrupted run never leaves a half-written file behind.
+        Also written to ``path`` if given, atomically (see ``nnlib._files``): an
+        interrupted run never leaves a half-written file. Figures of the results are
+        the caller's (``nnlib.plots.plot_tuning_results``): this module only computes.
         """
-        import matplotlib.pyplot as plt
-
-        from .plots import (
-            plot_tuning_results,
-        )  # imported here: nnlib.plots imports this module
-
-        out = Path(out_dir)
-        json_path, figure_path = out / "results.json", out / "tuning.png"
-        atomic_write_text(json_path, self.to_json())
-        fig = plot_tuning_results(self)
-        png = io.BytesIO()  # render in memory, then write the file in one atomic step
-        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        atomic_write(figure_path, lambda f: f.write(png.getvalue()))
-        return {"json": json_path, "figure": figure_path}
+        trials = _finite_or_none([asdict(t) for t in self.trials])
+        text = json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
 
 
 def _fmt(value: Any) -> str:

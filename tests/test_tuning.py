@@ -176,35 +176,54 @@ def test_diverged_trials_are_strict_json_and_sorted_last() -> None:
     assert trials[0]["history"]["val_loss"] == [0.3, None]
 
 
-def test_save_writes_results_and_figure_atomically(tmp_path, monkeypatch) -> None:
+def test_to_json_writes_the_file_it_returns(tmp_path) -> None:
     import math
 
-    from nnlib import plots
     from nnlib.tuning import TuningResults
 
     results = TuningResults(
         [_trial(1e-3, 0.9, 0.3), _trial(1e30, 0.0, math.inf, diverged=True)]
     )
-    paths = results.save(tmp_path / "tune")
-    assert paths == {
-        "json": tmp_path / "tune" / "results.json",
-        "figure": tmp_path / "tune" / "tuning.png",
-    }
-    assert len(_strict_json(paths["json"].read_text())) == 2
-    assert paths["figure"].read_bytes().startswith(b"\x89PNG")
-    before = paths["figure"].read_bytes()
+    text = results.to_json(tmp_path / "results.json")
+    assert (tmp_path / "results.json").read_text() == text
+    assert len(_strict_json(text)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
 
-    def broken(_results):
+
+def test_tuning_computes_and_does_not_draw() -> None:
+    """Regression (issue 12): ``TuningResults.save`` drew figures, so nnlib.tuning and
+    nnlib.plots imported each other. The caller plots now."""
+    code = (
+        "import sys, nnlib.tuning; "
+        "print([m for m in ('nnlib.plots', 'matplotlib') if m in sys.modules])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "[]"
+
+
+def test_tune_figure_is_written_atomically(tmp_path: Path) -> None:
+    """A failed drawing leaves the previous tuning.png as it was, and no temporary."""
+    import matplotlib.pyplot as plt
+
+    path = tmp_path / "tuning.png"
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    cli._save_figure(fig, path)
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    fig, _ = plt.subplots()
+
+    def broken(*args, **kwargs):
         raise RuntimeError("drawing failed")
 
-    monkeypatch.setattr(plots, "plot_tuning_results", broken)
+    fig.savefig = broken
     with pytest.raises(RuntimeError, match="drawing failed"):
-        results.save(tmp_path / "tune")
-    assert paths["figure"].read_bytes() == before  # the previous figure is intact
-    assert sorted(p.name for p in (tmp_path / "tune").iterdir()) == [
-        "results.json",
-        "tuning.png",
-    ]
+        cli._save_figure(fig, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["tuning.png"]
 
 
 # ------------------------------------------------------------------ on a Dask cluster
@@ -336,6 +355,7 @@ def test_tune_scheduler_local_matches_the_local_run(
     n_jobs = str(joblib.cpu_count())
     assert cli.main(_tune_args(offline_zip, tmp_path / "here", "--n-jobs", n_jobs)) == 0
     assert "Dask" not in capsys.readouterr().out
+    assert (tmp_path / "dask" / "tuning.png").read_bytes().startswith(b"\x89PNG")
     on_dask = _without_timings(tmp_path / "dask" / "results.json")
     assert len(on_dask) == 2
     assert on_dask == _without_timings(tmp_path / "here" / "results.json")

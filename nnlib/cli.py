@@ -40,6 +40,7 @@ from .history import History
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optimizers import Optimizer
+from .schedules import SCHEDULE_NAMES
 from .training import fit
 from .tuning import OPTIMIZER_NAMES, grid_search, make_optimizer, random_search
 
@@ -64,6 +65,30 @@ def _positive_float(text: str) -> float:
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def _lr_range(text: str) -> tuple[str | None, tuple[float, float]]:
+    """``"1e-4:1e-2"`` or ``"adam=1e-4:1e-2"`` for ``tune --lr-range``."""
+    name, _, bounds = text.rpartition("=")
+    if name and name not in OPTIMIZER_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {name!r}"
+        )
+    try:
+        low, high = (float(b) for b in bounds.split(":"))
+        tuning.LogUniform(low, high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be LOW:HIGH or OPTIMIZER=LOW:HIGH with 0 < LOW < HIGH, got {text}"
+        ) from None
+    return (name or None), (low, high)
 
 
 def _int_at_least(text: str, low: int) -> int:
@@ -250,8 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr",
         type=_positive_float,
         nargs="+",
-        default=[1e-3],
-        help="learning rates to try",
+        help="learning rates to try (default: 1e-3)",
+    )
+    tune.add_argument(
+        "--lr-range",
+        type=_lr_range,
+        nargs="+",
+        metavar="[OPTIMIZER=]LOW:HIGH",
+        help="random search: learning rates log-uniform in [LOW, HIGH] instead of "
+        "--lr; OPTIMIZER=LOW:HIGH once per optimizer gives each its own range (and "
+        "replaces --optimizer), e.g. sgd=0.01:0.3 adam=1e-4:1e-2",
     )
     tune.add_argument(
         "--batch-size", type=_positive_int, nargs="+", default=[128], help="batch sizes"
@@ -260,11 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizer",
         choices=OPTIMIZER_NAMES,
         nargs="+",
-        default=["adam"],
-        help="optimizers",
+        help="optimizers (default: adam)",
     )
     tune.add_argument(
         "--dropout", type=_probability, nargs="+", default=[0.0], help="dropout rates"
+    )
+    tune.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        nargs="+",
+        default=[0.0],
+        metavar="LAMBDA",
+        help="L2 penalties to try, as train --weight-decay (default: 0)",
+    )
+    tune.add_argument(
+        "--schedule",
+        choices=SCHEDULE_NAMES,
+        nargs="+",
+        default=["constant"],
+        help="learning-rate schedules to try, as train --schedule, each over the "
+        "--epochs of a trial (default: constant)",
     )
     tune.add_argument(
         "--hidden",
@@ -336,7 +384,21 @@ def _train_val(
     x, y = dataset.x_train, dataset.y_train
     if args.limit is not None:
         x, y = x[: args.limit], y[: args.limit]
-    return data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    parts = data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    # Each class gives round(val_fraction * its size) images to validation: with few
+    # images per class, one part can be empty. Say which option to change.
+    for part, images, change in (
+        ("training", parts[1], "lower"),
+        ("validation", parts[3], "raise"),
+    ):
+        if len(images) == 0:
+            more = "raise --limit or " if args.limit is not None else ""
+            raise UsageError(
+                f"the {part} split is empty ({len(y):,} images in "
+                f"{len(np.unique(y))} classes, --val-fraction {args.val_fraction} of "
+                f"each class, rounded, for validation): {more}{change} --val-fraction"
+            )
+    return parts
 
 
 def _save_json(path: Path, value: Any) -> None:
@@ -647,18 +709,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    space = _tune_space(args)  # options that do not fit fail before anything starts
     with contextlib.ExitStack() as stack:  # closes a Dask client even on Ctrl-C
         # Reach the cluster first: a wrong address fails before the data is read.
         client = None if args.scheduler is None else _dask_client(args, stack)
         dataset = _load(args, train=True, test=False)
         x_train, y_train, x_val, y_val = _train_val(args, dataset)
-        space: dict[str, Any] = {
-            "lr": args.lr,
-            "batch_size": args.batch_size,
-            "optimizer": args.optimizer,
-            "dropout": args.dropout,
-            "hidden": args.hidden,
-        }
         n_jobs = 1 if args.n_jobs is None else args.n_jobs
         parallel = {"client": client} if client else {"n_jobs": n_jobs}
         common = {"epochs": args.epochs, "seed": args.seed, **parallel}
@@ -689,8 +745,46 @@ def _save_figure(fig: Figure, path: Path) -> None:
     atomic_write(path, lambda f: f.write(png.getvalue()))
 
 
+def _tune_space(args: argparse.Namespace) -> dict[str, Any]:
+    """The search space of ``tune``'s options (see ``tuning.grid_configs``)."""
+    lr: Any = args.lr or [1e-3]
+    optimizer: Any = args.optimizer or ["adam"]
+    if args.lr_range is not None:
+        lr, optimizer = _lr_ranges(args)
+    space = {"lr": lr, "batch_size": args.batch_size, "optimizer": optimizer}
+    if lr is None:  # each optimizer with its own range: set by "optimizer"
+        del space["lr"]
+    return space | {
+        "dropout": args.dropout,
+        "hidden": args.hidden,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+    }
+
+
+def _lr_ranges(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The ``lr`` and ``optimizer`` entries of the space for ``--lr-range``."""
+    if args.search != "random":
+        raise UsageError("--lr-range draws learning rates: use it with --search random")
+    if args.lr is not None:
+        raise UsageError("give --lr (values to try) or --lr-range (a range), not both")
+    names = [name for name, _ in args.lr_range]
+    if names == [None]:  # one range for every optimizer
+        ((_, (low, high)),) = args.lr_range
+        return tuning.LogUniform(low, high), args.optimizer or ["adam"]
+    if None in names or len(set(names)) != len(names):
+        raise UsageError(
+            "--lr-range: give one LOW:HIGH, or OPTIMIZER=LOW:HIGH once per optimizer"
+        )
+    if args.optimizer is not None:
+        raise UsageError(
+            "--lr-range OPTIMIZER=LOW:HIGH names the optimizers: leave out --optimizer"
+        )
+    return None, {name: {"lr": tuning.LogUniform(*r)} for name, r in args.lr_range}
+
+
 def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
-    """The Dask client for ``--scheduler``, closed (with its cluster) when ``stack`` is."""
+    """The Dask client of ``--scheduler``, closed (with its cluster) with ``stack``."""
     local = args.scheduler == "local"
     n_workers = 2 if args.n_jobs is None else args.n_jobs
     if n_workers == -1:

@@ -14,7 +14,6 @@ only its configuration. The results equal joblib's, bit for bit, for the same se
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
@@ -35,6 +34,7 @@ from .callbacks import EarlyStopping
 from .losses import SoftmaxCrossEntropy
 from .model import mlp
 from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .schedules import make_schedule
 from .training import fit
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "dropout": 0.0,
     "hidden": (128,),
     "activation": "relu",
+    "weight_decay": 0.0,
+    "schedule": "constant",
 }
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
 #: Seconds to wait for a remote Dask scheduler (and its first worker) before giving up.
@@ -113,15 +115,18 @@ def run_trial(
     """Train one configuration (``DEFAULTS`` filled in); score its validation accuracy.
 
     A configuration whose loss becomes NaN or inf is recorded as ``diverged`` (accuracy
-    0).
+    0). ``schedule`` is a name of ``nnlib.schedules.make_schedule`` (``"constant"``,
+    ``"step"``, ``"cosine"``), spread over the trial's ``epochs``.
     """
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
-        )
-    p = {**DEFAULTS, **params}
+    p = _check_config(params, epochs)
     x_train, y_train = train
+    steps_per_epoch = math.ceil(len(y_train) / int(p["batch_size"]))
+    optimizer = make_optimizer(
+        p["optimizer"],
+        p["lr"],
+        weight_decay=p["weight_decay"],
+        schedule=make_schedule(p["schedule"], epochs, steps_per_epoch),
+    )
     n_in = int(np.prod(x_train.shape[1:]))
     n_classes = int(max(y_train.max(), val[1].max())) + 1
     model = mlp(
@@ -139,19 +144,22 @@ def run_trial(
     )
     start = time.perf_counter()
     try:
-        history = fit(
-            model,
-            SoftmaxCrossEntropy(),
-            make_optimizer(p["optimizer"], p["lr"]),
-            x_train,
-            y_train,
-            epochs=epochs,
-            batch_size=int(p["batch_size"]),
-            validation_data=val,
-            rng=seed,
-            callbacks=callbacks,
-            progress=False,
-        )
+        # A diverging trial overflows on its way to the error below: that is its
+        # result, not news worth a screen of RuntimeWarnings (fit checks the loss).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = fit(
+                model,
+                SoftmaxCrossEntropy(),
+                optimizer,
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=int(p["batch_size"]),
+                validation_data=val,
+                rng=seed,
+                callbacks=callbacks,
+                progress=False,
+            )
     except FloatingPointError:
         # A learning rate too large makes the loss NaN: a (bad) result, not a reason to
         # lose every other trial of the search.
@@ -176,6 +184,20 @@ def run_trial(
         time.perf_counter() - start,
         asdict(history),
     )
+
+
+def _check_config(params: Mapping[str, Any], epochs: int) -> dict[str, Any]:
+    """``params`` with ``DEFAULTS`` filled in; a clear error for what cannot train."""
+    unknown = set(params) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
+    p = {**DEFAULTS, **params}
+    # Built once here to validate names and numbers (cheap: no parameters yet).
+    make_optimizer(p["optimizer"], p["lr"], weight_decay=p["weight_decay"])
+    make_schedule(p["schedule"], epochs, 1)
+    return p
 
 
 def _rank(trial: Trial) -> tuple[bool, float, float]:
@@ -262,12 +284,28 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+def grid_configs(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every combination of the listed values.
 
-    ``{"lr": [1e-3, 1e-2], "dropout": [0, 0.2]}`` gives 4 dicts.
+    ``{"lr": [1e-3, 1e-2], "dropout": [0, 0.2]}`` gives 4 dicts. A value may also map
+    each choice to a space of its own, searched only with that choice, e.g. each
+    optimizer over its own learning rates::
+
+        {"optimizer": {"sgd": {"lr": [0.03, 0.1]}, "adam": {"lr": [1e-3]}}}
+
+    gives sgd at 0.03 and 0.1, and adam at 1e-3.
     """
+    configs: list[dict[str, Any]] = [{}]
     for key, values in space.items():
+        if isinstance(values, Mapping):
+            options = {c: grid_configs(sub) for c, sub in _choices(space, key).items()}
+            configs = [
+                {**config, key: choice, **option}
+                for config in configs
+                for choice, suboptions in options.items()
+                for option in suboptions
+            ]
+            continue
         if (
             isinstance(values, (str, bytes))
             or not isinstance(values, Sequence)
@@ -276,11 +314,8 @@ def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
             raise ValueError(
                 f"grid values for {key!r} must be a non-empty list, got {values!r}"
             )
-    keys = list(space)
-    return [
-        dict(zip(keys, combo, strict=True))
-        for combo in itertools.product(*space.values())
-    ]
+        configs = [{**config, key: value} for config in configs for value in values]
+    return configs
 
 
 def random_configs(
@@ -288,21 +323,51 @@ def random_configs(
 ) -> list[dict[str, Any]]:
     """``n_trials`` random configurations.
 
-    Each value of ``space`` is a list (one element drawn uniformly) or a ``LogUniform``.
+    Each value of ``space`` is a list (one element drawn uniformly), a ``LogUniform``,
+    or a mapping from each choice to a space of its own (a choice drawn uniformly, then
+    its space), e.g. each optimizer with its own learning-rate range::
+
+        {"optimizer": {"sgd": {"lr": LogUniform(1e-2, 0.3)},
+                       "adam": {"lr": LogUniform(1e-4, 1e-2)}},
+         "batch_size": [32, 64, 128, 256]}
     """
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     rng = np.random.default_rng(seed)
-    configs = []
-    for _ in range(n_trials):
-        config = {}
-        for key, values in space.items():
-            if isinstance(values, LogUniform):
-                config[key] = values.sample(rng)
-            else:
-                config[key] = values[int(rng.integers(len(values)))]
-        configs.append(config)
-    return configs
+    return [_draw(space, rng) for _ in range(n_trials)]
+
+
+def _draw(space: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One random configuration of ``space`` (see ``random_configs``)."""
+    config: dict[str, Any] = {}
+    for key, values in space.items():
+        if isinstance(values, LogUniform):
+            config[key] = values.sample(rng)
+        elif isinstance(values, Mapping):
+            choices = _choices(space, key)
+            config[key] = list(choices)[int(rng.integers(len(choices)))]
+            config.update(_draw(choices[config[key]], rng))
+        else:
+            config[key] = values[int(rng.integers(len(values)))]
+    return config
+
+
+def _choices(space: Mapping[str, Any], key: str) -> Mapping[Any, Mapping[str, Any]]:
+    """``space[key]``, a mapping from each choice to its own space, checked."""
+    choices = space[key]
+    if len(choices) == 0:
+        raise ValueError(f"{key!r} maps no choice to a space")
+    for choice, sub in choices.items():
+        if not isinstance(sub, Mapping):
+            raise ValueError(
+                f"{key!r}: {choice!r} must map to a space (a dict), got {sub!r}"
+            )
+        twice = set(sub) & (set(space) | {key})
+        if twice:
+            raise ValueError(
+                f"{key!r}: the space of {choice!r} sets {sorted(twice)} again"
+            )
+    return choices
 
 
 def run_search(
@@ -327,15 +392,12 @@ def run_search(
     for ``n_jobs=1``. (Threads may split the sums of a matrix product differently.)
     """
     for config in configs:  # fail fast, before any worker starts
-        unknown = set(config) - set(DEFAULTS)
-        if unknown:
+        _check_config(config, epochs)
+    for name, (x, y) in (("train", train), ("val", val)):
+        if len(x) == 0 or len(y) == 0:
             raise ValueError(
-                f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
-            )
-        if "optimizer" in config and config["optimizer"] not in OPTIMIZER_NAMES:
-            raise ValueError(
-                f"optimizer must be one of {OPTIMIZER_NAMES}, "
-                f"got {config['optimizer']!r}"
+                f"{name} holds no samples: every trial trains on train and is scored "
+                f"on val, so both need some"
             )
     options = {"epochs": epochs, "seed": seed, "patience": patience}
     if client is not None:

@@ -75,8 +75,86 @@ def test_random_configs_are_seeded_and_in_range() -> None:
         LogUniform(1e-2, 1e-3)
 
 
+def test_a_space_per_choice_in_a_grid() -> None:
+    space = {
+        "optimizer": {"sgd": {"lr": [0.03, 0.1]}, "adam": {"lr": [1e-3]}},
+        "batch_size": [32, 64],
+    }
+    configs = grid_configs(space)
+    assert sorted((c["optimizer"], c["lr"], c["batch_size"]) for c in configs) == [
+        ("adam", 1e-3, 32),
+        ("adam", 1e-3, 64),
+        ("sgd", 0.03, 32),
+        ("sgd", 0.03, 64),
+        ("sgd", 0.1, 32),
+        ("sgd", 0.1, 64),
+    ]
+    with pytest.raises(ValueError, match="'sgd' must map to a space"):
+        grid_configs({"optimizer": {"sgd": [0.1]}})
+    with pytest.raises(ValueError, match=r"the space of 'sgd' sets \['batch_size'\]"):
+        grid_configs({"optimizer": {"sgd": {"batch_size": [8]}}, "batch_size": [32]})
+    with pytest.raises(ValueError, match="maps no choice"):
+        random_configs({"optimizer": {}}, 3)
+
+
+def test_random_search_draws_each_optimizer_in_its_own_range() -> None:
+    """Chapter 12's joint search: learning rate log-uniform in a range per optimizer,
+    jointly with the batch size."""
+    ranges = {"sgd": (1e-2, 0.3), "momentum": (3e-3, 0.1), "adam": (1e-4, 1e-2)}
+    space = {
+        "optimizer": {o: {"lr": LogUniform(*r)} for o, r in ranges.items()},
+        "batch_size": [32, 64, 128, 256],
+    }
+    configs = random_configs(space, 300, seed=5)
+    assert configs == random_configs(space, 300, seed=5)
+    for optimizer, (low, high) in ranges.items():
+        lrs = np.array([c["lr"] for c in configs if c["optimizer"] == optimizer])
+        assert len(lrs) > 60  # each optimizer about a third of the time
+        assert low <= lrs.min() and lrs.max() <= high
+        # log-uniform: the median sits near the geometric middle of the range
+        assert np.median(np.log(lrs)) == pytest.approx(np.log(low * high) / 2, abs=0.5)
+    assert {c["batch_size"] for c in configs} == {32, 64, 128, 256}
+    assert all(set(c) == {"optimizer", "lr", "batch_size"} for c in configs)
+
+
+def test_a_trial_applies_weight_decay_and_its_schedule(digits) -> None:
+    """The trial equals fit with the optimizer built by hand, so neither option is
+    dropped on the way; the cosine schedule spreads over the trial's epochs."""
+    from nnlib import Adam, SoftmaxCrossEntropy, fit, mlp
+    from nnlib.schedules import CosineDecay
+
+    train, val = digits
+    params = {"lr": 3e-3, "hidden": (32,), "batch_size": 100}
+    params |= {"weight_decay": 1e-2, "schedule": "cosine"}
+    trial = run_trial(params, train, val, epochs=3, seed=4)
+    model = mlp(64, [32], 10, rng=4)
+    optimizer = Adam(3e-3, weight_decay=1e-2, schedule=CosineDecay(3 * 12))
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        optimizer,
+        *train,
+        epochs=3,
+        batch_size=100,
+        validation_data=val,
+        rng=4,
+        progress=False,
+    )
+    assert trial.history["val_loss"] == history.val_loss
+    assert trial.history["learning_rate"] == history.learning_rate
+    assert history.learning_rate[0] == 3e-3 > history.learning_rate[1]
+    plain = run_trial({**params, "weight_decay": 0.0}, train, val, epochs=3, seed=4)
+    assert plain.history["val_loss"] != trial.history["val_loss"]
+
+
 def test_unknown_settings_are_rejected_before_training(digits) -> None:
     train, val = digits
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        grid_search({"schedule": ["linear"]}, train, val, epochs=1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        grid_search({"weight_decay": [-1.0]}, train, val, epochs=1)
+    with pytest.raises(ValueError, match="val holds no samples"):
+        grid_search({"lr": [1e-3]}, train, (val[0][:0], val[1][:0]), epochs=1)
     with pytest.raises(ValueError, match="unknown hyperparameters"):
         grid_search({"learning_rate": [1e-3]}, train, val, epochs=1)
     with pytest.raises(ValueError, match="optimizer must be one of"):
@@ -125,11 +203,11 @@ def test_random_search_runs_n_trials(digits) -> None:
     assert '"val_accuracy"' in results.to_json()
 
 
-@pytest.mark.filterwarnings(
-    "ignore:overflow encountered:RuntimeWarning"
-)  # the point of the test
+@pytest.mark.filterwarnings("error")  # any warning fails the test
 def test_a_diverging_trial_is_recorded_not_fatal(digits) -> None:
-    """SGD with an absurd learning rate makes the loss NaN; the other trials stay."""
+    """SGD with an absurd learning rate makes the loss NaN; the other trials stay.
+
+    Regression (issue 13): it also printed NumPy's overflow RuntimeWarnings."""
     train, val = digits
     results = grid_search(
         {"optimizer": ["sgd"], "lr": [1e-2, 1e30]}, train, val, epochs=1
@@ -359,6 +437,76 @@ def test_tune_scheduler_local_matches_the_local_run(
     on_dask = _without_timings(tmp_path / "dask" / "results.json")
     assert len(on_dask) == 2
     assert on_dask == _without_timings(tmp_path / "here" / "results.json")
+
+
+def test_tune_searches_weight_decay_schedules_and_ranges_per_optimizer(
+    offline_zip: str, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("NNLIB_TRACEBACK", "1")
+    args = _tune_args(offline_zip, tmp_path, "--search", "random", "--trials", "6")
+    args.remove("--lr")
+    args.remove("1e-3")
+    args.remove("3e-3")
+    args += ["--lr-range", "sgd=0.01:0.3", "adam=1e-4:1e-2"]
+    args += ["--weight-decay", "0", "1e-4", "--schedule", "step", "cosine"]
+    assert cli.main(args) == 0
+    trials = json.loads((tmp_path / "results.json").read_text())
+    assert len(trials) == 6
+    ranges = {"sgd": (0.01, 0.3), "adam": (1e-4, 1e-2)}
+    assert {t["params"]["optimizer"] for t in trials} == set(ranges)
+    assert len({t["params"]["lr"] for t in trials}) == 6  # drawn, not listed
+    for trial in trials:
+        low, high = ranges[trial["params"]["optimizer"]]
+        assert low <= trial["params"]["lr"] <= high
+        assert trial["params"]["weight_decay"] in (0.0, 1e-4)
+        assert trial["params"]["schedule"] in ("step", "cosine")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr-range", "1e-3:1e-2"], "use it with --search random"),
+        (["--search", "random", "--lr-range", "1e-3:1e-2", "--lr", "1e-3"], "not both"),
+        (
+            [
+                "--search",
+                "random",
+                "--lr-range",
+                "adam=1e-4:1e-2",
+                "--optimizer",
+                "sgd",
+            ],
+            "leave out --optimizer",
+        ),
+        (["--search", "random", "--lr-range", "1e-2:1e-3"], "0 < LOW < HIGH"),
+        (["--search", "random", "--lr-range", "adagrad=1:2"], "optimizer must be one"),
+        (["--schedule", "linear"], "invalid choice: 'linear'"),
+        (["--weight-decay", "-1"], "must be a number >= 0"),
+    ],
+)
+def test_tune_options_that_do_not_fit_exit_2(args, message, capsys) -> None:
+    assert cli.main(["tune", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_tune_help_lists_its_options(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["tune", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for option in ["--weight-decay", "--schedule", "--lr-range", "--scheduler"]:
+        assert option in out
+
+
+def test_tune_with_too_few_images_says_what_to_change(offline_zip: str, capsys) -> None:
+    """Regression (issue 13): --limit 30 said "zero-size array to reduction operation
+    maximum"; every class then gives round(0.1 * 1) = 0 images to validation."""
+    args = ["tune", "--data", offline_zip, "--no-download", "--limit", "30"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "the validation split is empty" in err and "raise --limit" in err
+    assert "zero-size" not in err
 
 
 def test_tune_scheduler_errors_are_one_line(capsys, monkeypatch) -> None:

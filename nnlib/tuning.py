@@ -118,7 +118,7 @@ def run_trial(
     0). ``schedule`` is a name of ``nnlib.schedules.make_schedule`` (``"constant"``,
     ``"step"``, ``"cosine"``), spread over the trial's ``epochs``.
     """
-    p = _check_config(params, epochs)
+    p = check_config(params, epochs)
     x_train, y_train = train
     steps_per_epoch = math.ceil(len(y_train) / int(p["batch_size"]))
     optimizer = make_optimizer(
@@ -186,8 +186,8 @@ def run_trial(
     )
 
 
-def _check_config(params: Mapping[str, Any], epochs: int) -> dict[str, Any]:
-    """``params`` with ``DEFAULTS`` filled in; a clear error for what cannot train."""
+def check_config(params: Mapping[str, Any], epochs: int) -> dict[str, Any]:
+    """``params`` with ``DEFAULTS`` filled in; ``ValueError`` for what cannot train."""
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ValueError(
@@ -284,6 +284,36 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def check_space(space: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless each value of ``space`` is a non-empty list, a
+    ``LogUniform``, or a mapping from each choice to a space of its own."""
+    for key, values in space.items():
+        if isinstance(values, LogUniform):
+            continue
+        if isinstance(values, Mapping):
+            if not values:
+                raise ValueError(f"{key!r} maps no choice to a space")
+            for choice, sub in values.items():
+                if not isinstance(sub, Mapping):
+                    raise ValueError(
+                        f"{key!r}: {choice!r} must map to a space (a dict), got {sub!r}"
+                    )
+                if set(sub) & set(space):
+                    again = sorted(set(sub) & set(space))
+                    raise ValueError(
+                        f"{key!r}: the space of {choice!r} sets {again} again"
+                    )
+                check_space(sub)
+        elif (
+            isinstance(values, (str, bytes))
+            or not isinstance(values, Sequence)
+            or len(values) == 0
+        ):
+            raise ValueError(
+                f"values for {key!r} must be a non-empty list, got {values!r}"
+            )
+
+
 def grid_configs(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every combination of the listed values.
 
@@ -295,33 +325,30 @@ def grid_configs(space: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     gives sgd at 0.03 and 0.1, and adam at 1e-3.
     """
+    check_space(space)
     configs: list[dict[str, Any]] = [{}]
     for key, values in space.items():
-        if isinstance(values, Mapping):
-            options = {c: grid_configs(sub) for c, sub in _choices(space, key).items()}
-            configs = [
-                {**config, key: choice, **option}
-                for config in configs
-                for choice, suboptions in options.items()
-                for option in suboptions
-            ]
-            continue
-        if (
-            isinstance(values, (str, bytes))
-            or not isinstance(values, Sequence)
-            or len(values) == 0
-        ):
+        if isinstance(values, LogUniform):
             raise ValueError(
-                f"grid values for {key!r} must be a non-empty list, got {values!r}"
+                f"grid values for {key!r} must be a non-empty list, got {values!r} "
+                "(a distribution is for random_configs)"
             )
-        configs = [{**config, key: value} for config in configs for value in values]
+        if isinstance(values, Mapping):  # each choice with the grid of its own space
+            options = [
+                {key: choice, **sub}
+                for choice, subspace in values.items()
+                for sub in grid_configs(subspace)
+            ]
+        else:
+            options = [{key: value} for value in values]
+        configs = [{**config, **option} for config in configs for option in options]
     return configs
 
 
 def random_configs(
     space: Mapping[str, Any], n_trials: int, *, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """``n_trials`` random configurations.
+    """``n_trials`` random configurations of ``space`` (see ``sample_config``).
 
     Each value of ``space`` is a list (one element drawn uniformly), a ``LogUniform``,
     or a mapping from each choice to a space of its own (a choice drawn uniformly, then
@@ -333,41 +360,23 @@ def random_configs(
     """
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    check_space(space)
     rng = np.random.default_rng(seed)
-    return [_draw(space, rng) for _ in range(n_trials)]
+    return [sample_config(space, rng) for _ in range(n_trials)]
 
 
-def _draw(space: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """One random configuration of ``space`` (see ``random_configs``)."""
+def sample_config(space: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One random configuration of ``space``, drawn with ``rng``."""
     config: dict[str, Any] = {}
     for key, values in space.items():
         if isinstance(values, LogUniform):
             config[key] = values.sample(rng)
-        elif isinstance(values, Mapping):
-            choices = _choices(space, key)
-            config[key] = list(choices)[int(rng.integers(len(choices)))]
-            config.update(_draw(choices[config[key]], rng))
+        elif isinstance(values, Mapping):  # a choice, then a draw from its own space
+            choice = list(values)[int(rng.integers(len(values)))]
+            config |= {key: choice, **sample_config(values[choice], rng)}
         else:
             config[key] = values[int(rng.integers(len(values)))]
     return config
-
-
-def _choices(space: Mapping[str, Any], key: str) -> Mapping[Any, Mapping[str, Any]]:
-    """``space[key]``, a mapping from each choice to its own space, checked."""
-    choices = space[key]
-    if len(choices) == 0:
-        raise ValueError(f"{key!r} maps no choice to a space")
-    for choice, sub in choices.items():
-        if not isinstance(sub, Mapping):
-            raise ValueError(
-                f"{key!r}: {choice!r} must map to a space (a dict), got {sub!r}"
-            )
-        twice = set(sub) & (set(space) | {key})
-        if twice:
-            raise ValueError(
-                f"{key!r}: the space of {choice!r} sets {sorted(twice)} again"
-            )
-    return choices
 
 
 def run_search(
@@ -392,7 +401,7 @@ def run_search(
     for ``n_jobs=1``. (Threads may split the sums of a matrix product differently.)
     """
     for config in configs:  # fail fast, before any worker starts
-        _check_config(config, epochs)
+        check_config(config, epochs)
     for name, (x, y) in (("train", train), ("val", val)):
         if len(x) == 0 or len(y) == 0:
             raise ValueError(
@@ -400,30 +409,16 @@ def run_search(
                 f"on val, so both need some"
             )
     options = {"epochs": epochs, "seed": seed, "patience": patience}
-    if client is not None:
-        return TuningResults(_run_on_dask(client, configs, train, val, options))
-    trials = Parallel(n_jobs=n_jobs)(
-        delayed(run_trial)(config, train, val, **options) for config in configs
-    )
-    return TuningResults(list(trials))
-
-
-def _run_on_dask(
-    client: Client,
-    configs: Sequence[Mapping[str, Any]],
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    options: dict[str, Any],
-) -> list[Trial]:
-    """One Dask task per trial; the data is sent to every worker once, up front.
-
-    Passed as they are, ``train`` and ``val`` would be pickled into every task
-    (megabytes per trial); scattered, a task refers to them by key (a few dozen bytes).
-    """
+    if client is None:
+        trials = Parallel(n_jobs=n_jobs)(
+            delayed(run_trial)(config, train, val, **options) for config in configs
+        )
+        return TuningResults(list(trials))
     from distributed import wait
 
-    # hash=False: new keys for each search. Content-hashed keys would be shared with
-    # the previous search of the same data, whose copies are being freed right now.
+    # The data goes to every worker once: a task then names it by key (a few dozen
+    # bytes) instead of carrying it (megabytes). hash=False: new keys for each search;
+    # content-hashed ones would be shared with a search whose copies are being freed.
     data = client.scatter([train, val], broadcast=True, hash=False)
     futures = [
         client.submit(run_trial, config, *data, pure=False, **options)
@@ -431,7 +426,7 @@ def _run_on_dask(
     ]
     try:
         wait(futures)  # a Ctrl-C here interrupts cleanly; inside gather it leaves noise
-        return list(client.gather(futures))
+        return TuningResults(client.gather(futures))
     finally:  # also on Ctrl-C: stop the trials still running, free the workers' copies
         client.cancel([*futures, *data])
 

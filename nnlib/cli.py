@@ -26,7 +26,7 @@ import sys
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -742,7 +742,11 @@ def _save_figure(fig: Figure, path: Path) -> None:
         fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
     finally:
         plt.close(fig)
-    atomic_write(path, lambda f: f.write(png.getvalue()))
+
+    def write(f: BinaryIO) -> None:
+        f.write(png.getvalue())
+
+    atomic_write(path, write)
 
 
 def _tune_space(args: argparse.Namespace) -> dict[str, Any]:

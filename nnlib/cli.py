@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import os
@@ -36,12 +37,15 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from . import data, metrics, report
+from . import data, metrics, plots, report, tuning
 from ._files import (
+    atomic_write,
     atomic_write_text,
     remove_stale_temporaries,
     shown_path,
@@ -85,6 +89,23 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
+
+
+def _lr_range(text: str) -> tuple[str | None, tuple[float, float]]:
+    """``"1e-4:1e-2"`` or ``"adam=1e-4:1e-2"`` for ``tune --lr-range``."""
+    name, _, bounds = text.rpartition("=")
+    if name and name not in OPTIMIZER_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {name!r}"
+        )
+    try:
+        low, high = (float(b) for b in bounds.split(":"))
+        tuning.LogUniform(low, high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be LOW:HIGH or OPTIMIZER=LOW:HIGH with 0 < LOW < HIGH, got {text}"
+        ) from None
+    return (name or None), (low, high)
 
 
 def _int_at_least(text: str, low: int) -> int:
@@ -315,8 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr",
         type=_positive_float,
         nargs="+",
-        default=[1e-3],
-        help="learning rates to try",
+        help="learning rates to try (default: 1e-3)",
+    )
+    tune.add_argument(
+        "--lr-range",
+        type=_lr_range,
+        nargs="+",
+        metavar="[OPTIMIZER=]LOW:HIGH",
+        help="random search: learning rates log-uniform in [LOW, HIGH] instead of "
+        "--lr; OPTIMIZER=LOW:HIGH once per optimizer gives each its own range (and "
+        "replaces --optimizer), e.g. sgd=0.01:0.3 adam=1e-4:1e-2",
     )
     tune.add_argument(
         "--batch-size", type=_positive_int, nargs="+", default=[128], help="batch sizes"
@@ -325,11 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--optimizer",
         choices=OPTIMIZER_NAMES,
         nargs="+",
-        default=["adam"],
-        help="optimizers",
+        help="optimizers (default: adam)",
     )
     tune.add_argument(
         "--dropout", type=_probability, nargs="+", default=[0.0], help="dropout rates"
+    )
+    tune.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        nargs="+",
+        default=[0.0],
+        metavar="LAMBDA",
+        help="L2 penalties to try, as train --weight-decay (default: 0)",
+    )
+    tune.add_argument(
+        "--schedule",
+        choices=SCHEDULE_NAMES,
+        nargs="+",
+        default=["constant"],
+        help="learning-rate schedules to try, as train --schedule, each over the "
+        "--epochs of a trial (default: constant)",
     )
     tune.add_argument(
         "--hidden",
@@ -348,8 +392,15 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--n-jobs",
         type=int,
-        default=1,
-        help="trials in parallel (joblib; -1: all cores)",
+        help="trials in parallel (joblib; -1: all cores; default: 1); with "
+        "--scheduler local, the number of Dask workers (default: 2)",
+    )
+    tune.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the trials on Dask: the address of a running scheduler "
+        "(tcp://host:8786, see `dask scheduler`), or 'local' to start a "
+        "cluster of --n-jobs worker processes here",
     )
     tune.add_argument(
         "--seed",
@@ -810,29 +861,110 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    dataset = _load(args, train=True, test=False)
-    x_train, y_train, x_val, y_val = _train_val(args, dataset)
-    space: dict[str, Any] = {
-        "lr": args.lr,
-        "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
-        "dropout": args.dropout,
-        "hidden": args.hidden,
-    }
-    common = {"epochs": args.epochs, "n_jobs": args.n_jobs, "seed": args.seed}
-    if args.search == "grid":
-        results = grid_search(space, (x_train, y_train), (x_val, y_val), **common)
-    else:
-        results = random_search(
-            space, (x_train, y_train), (x_val, y_val), n_trials=args.trials, **common
-        )
+    space = _tune_space(args)  # options that do not fit fail before anything starts
+    with contextlib.ExitStack() as stack:  # closes a Dask client even on Ctrl-C
+        # Reach the cluster first: a wrong address fails before the data is read.
+        client = None if args.scheduler is None else _dask_client(args, stack)
+        dataset = _load(args, train=True, test=False)
+        x_train, y_train, x_val, y_val = _train_val(args, dataset)
+        n_jobs = 1 if args.n_jobs is None else args.n_jobs
+        parallel = {"client": client} if client else {"n_jobs": n_jobs}
+        common = {"epochs": args.epochs, "seed": args.seed, **parallel}
+        train, val = (x_train, y_train), (x_val, y_val)
+        if args.search == "grid":
+            results = grid_search(space, train, val, **common)
+        else:
+            results = random_search(space, train, val, n_trials=args.trials, **common)
     print(results.table())
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        paths = results.save(out)
-        print(f"Wrote {paths['json']} and {paths['figure']}")
+        json_path, figure_path = out / "results.json", out / "tuning.png"
+        results.to_json(json_path)
+        _save_figure(plots.plot_tuning_results(results), figure_path)
+        print(f"Wrote {shown_path(json_path)} and {shown_path(figure_path)}")
     return 0
+
+
+def _save_figure(fig: Figure, path: Path) -> None:
+    """Write ``fig`` as a PNG in one atomic step (rendered in memory first): an
+    interrupted or failed drawing leaves the previous file as it was."""
+    png = io.BytesIO()
+    try:
+        fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+    def write(f: BinaryIO) -> None:
+        f.write(png.getvalue())
+
+    atomic_write(path, write)
+
+
+def _tune_space(args: argparse.Namespace) -> dict[str, Any]:
+    """The search space of ``tune``'s options (see ``tuning.grid_configs``)."""
+    lr: Any = args.lr or [1e-3]
+    optimizer: Any = args.optimizer or ["adam"]
+    if args.lr_range is not None:
+        lr, optimizer = _lr_ranges(args)
+    space = {"lr": lr, "batch_size": args.batch_size, "optimizer": optimizer}
+    if lr is None:  # each optimizer with its own range: set by "optimizer"
+        del space["lr"]
+    return space | {
+        "dropout": args.dropout,
+        "hidden": args.hidden,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+    }
+
+
+def _lr_ranges(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The ``lr`` and ``optimizer`` entries of the space for ``--lr-range``."""
+    if args.search != "random":
+        raise UsageError("--lr-range draws learning rates: use it with --search random")
+    if args.lr is not None:
+        raise UsageError("give --lr (values to try) or --lr-range (a range), not both")
+    names = [name for name, _ in args.lr_range]
+    if names == [None]:  # one range for every optimizer
+        ((_, (low, high)),) = args.lr_range
+        return tuning.LogUniform(low, high), args.optimizer or ["adam"]
+    if None in names or len(set(names)) != len(names):
+        raise UsageError(
+            "--lr-range: give one LOW:HIGH, or OPTIMIZER=LOW:HIGH once per optimizer"
+        )
+    if args.optimizer is not None:
+        raise UsageError(
+            "--lr-range OPTIMIZER=LOW:HIGH names the optimizers: leave out --optimizer"
+        )
+    return None, {name: {"lr": tuning.LogUniform(*r)} for name, r in args.lr_range}
+
+
+def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
+    """The Dask client of ``--scheduler``, closed (with its cluster) with ``stack``."""
+    local = args.scheduler == "local"
+    n_workers = 2 if args.n_jobs is None else args.n_jobs
+    if n_workers == -1:
+        n_workers = os.cpu_count() or 1
+    if local and n_workers < 1:
+        raise UsageError(
+            f"--n-jobs must be >= 1 or -1 with --scheduler local, got {args.n_jobs}"
+        )
+    if not local and args.n_jobs is not None:
+        print(
+            "note: --n-jobs is not used with a scheduler address: the cluster's "
+            "workers decide how many trials run at a time",
+            file=sys.stderr,
+        )
+    try:
+        client = stack.enter_context(
+            tuning.dask_client(args.scheduler, n_workers=n_workers)
+        )
+    except ModuleNotFoundError as err:
+        raise UsageError(f"--scheduler: {err}") from None
+    where = "a local Dask cluster" if local else f"the Dask cluster at {args.scheduler}"
+    workers = len(client.nthreads())
+    print(f"Running the trials on {where} ({workers} workers)", flush=True)
+    return client
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "tune": cmd_tune}

@@ -1,43 +1,46 @@
-"""Hyperparameter search: grid and random search scored on a validation split, run in parallel.
+"""Hyperparameter search: grid and random search on a validation split, in parallel.
 
-Each *trial* builds a fresh model from a dict of hyperparameters, trains it with ``fit`` and
-records its best validation accuracy. Trials are independent, so they run in parallel through
-joblib. By default joblib starts local worker processes (``n_jobs``); the same code runs on a
-cluster by choosing another joblib backend around the call::
+Each *trial* builds a fresh model from a dict of hyperparameters, trains it with ``fit``
+and records its best validation accuracy. Trials are independent, so they run in
+parallel: on this machine through joblib (``n_jobs`` worker processes), or on a Dask
+cluster by passing a client (``pip install "dask[distributed]"``)::
 
-    import joblib
-    from dask.distributed import Client       # pip install "dask[distributed]"
-    client = Client("tcp://scheduler:8786")   # registers the "dask" backend
-    with joblib.parallel_config(backend="dask"):
-        results = grid_search(space, train, val, epochs=10, n_jobs=-1)
+    with dask_client("tcp://scheduler:8786") as client:   # or dask_client("local")
+        results = grid_search(space, train, val, epochs=10, client=client)
 
-Ray works the same way (``from ray.util.joblib import register_ray; register_ray()`` then
-``backend="ray"``).
+On Dask the data goes to every worker once per search, and each trial's task carries
+only its configuration. The results equal joblib's, bit for bit, for the same seed.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
+import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from joblib import Parallel, delayed
 
-from ._files import atomic_write, atomic_write_text
+from ._files import atomic_write_text
 from .callbacks import EarlyStopping
 from .losses import SoftmaxCrossEntropy
 from .model import mlp
 from .optimizers import SGD, Adam, Optimizer, RMSProp
+from .schedules import make_schedule
 from .training import fit
 
-#: Hyperparameters a trial understands, with the values used when a search leaves one out.
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: Hyperparameters a trial understands, and their values when a search leaves one out.
 DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "batch_size": 128,
@@ -45,8 +48,12 @@ DEFAULTS: dict[str, Any] = {
     "dropout": 0.0,
     "hidden": (128,),
     "activation": "relu",
+    "weight_decay": 0.0,
+    "schedule": "constant",
 }
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
+#: Seconds to wait for a remote Dask scheduler (and its first worker) before giving up.
+CONNECT_TIMEOUT = 5.0
 
 
 def make_optimizer(name: str, lr: float, **options: Any) -> Optimizer:
@@ -67,7 +74,7 @@ def make_optimizer(name: str, lr: float, **options: Any) -> Optimizer:
 
 @dataclass(frozen=True)
 class LogUniform:
-    """A distribution for random search: ``exp(U(log low, log high))``, e.g. learning rates."""
+    """A random-search distribution: ``exp(U(log low, log high))`` (learning rates)."""
 
     low: float
     high: float
@@ -105,17 +112,21 @@ def run_trial(
     seed: int = 0,
     patience: int | None = None,
 ) -> Trial:
-    """Train one configuration (``DEFAULTS`` filled in) and score it by validation accuracy.
+    """Train one configuration (``DEFAULTS`` filled in); score its validation accuracy.
 
-    A configuration whose loss becomes NaN or inf is recorded as ``diverged`` with accuracy 0.
+    A configuration whose loss becomes NaN or inf is recorded as ``diverged`` (accuracy
+    0). ``schedule`` is a name of ``nnlib.schedules.make_schedule`` (``"constant"``,
+    ``"step"``, ``"cosine"``), spread over the trial's ``epochs``.
     """
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
-        )
-    p = {**DEFAULTS, **params}
+    p = check_config(params, epochs)
     x_train, y_train = train
+    steps_per_epoch = math.ceil(len(y_train) / int(p["batch_size"]))
+    optimizer = make_optimizer(
+        p["optimizer"],
+        p["lr"],
+        weight_decay=p["weight_decay"],
+        schedule=make_schedule(p["schedule"], epochs, steps_per_epoch),
+    )
     n_in = int(np.prod(x_train.shape[1:]))
     n_classes = int(max(y_train.max(), val[1].max())) + 1
     model = mlp(
@@ -133,22 +144,25 @@ def run_trial(
     )
     start = time.perf_counter()
     try:
-        history = fit(
-            model,
-            SoftmaxCrossEntropy(),
-            make_optimizer(p["optimizer"], p["lr"]),
-            x_train,
-            y_train,
-            epochs=epochs,
-            batch_size=int(p["batch_size"]),
-            validation_data=val,
-            rng=seed,
-            callbacks=callbacks,
-            progress=False,
-        )
+        # A diverging trial overflows on its way to the error below: that is its
+        # result, not news worth a screen of RuntimeWarnings (fit checks the loss).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = fit(
+                model,
+                SoftmaxCrossEntropy(),
+                optimizer,
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=int(p["batch_size"]),
+                validation_data=val,
+                rng=seed,
+                callbacks=callbacks,
+                progress=False,
+            )
     except FloatingPointError:
-        # A learning rate too large makes the loss NaN: a (bad) result, not a reason to lose
-        # every other trial of the search.
+        # A learning rate too large makes the loss NaN: a (bad) result, not a reason to
+        # lose every other trial of the search.
         return Trial(
             dict(params),
             0.0,
@@ -172,8 +186,22 @@ def run_trial(
     )
 
 
+def check_config(params: Mapping[str, Any], epochs: int) -> dict[str, Any]:
+    """``params`` with ``DEFAULTS`` filled in; ``ValueError`` for what cannot train."""
+    unknown = set(params) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+        )
+    p = {**DEFAULTS, **params}
+    # Built once here to validate names and numbers (cheap: no parameters yet).
+    make_optimizer(p["optimizer"], p["lr"], weight_decay=p["weight_decay"])
+    make_schedule(p["schedule"], epochs, 1)
+    return p
+
+
 def _rank(trial: Trial) -> tuple[bool, float, float]:
-    """Sort key: higher accuracy first, then lower loss; diverged (or NaN) trials last."""
+    """Sort key: higher accuracy first, then lower loss; diverged (or NaN) ones last."""
     failed = trial.diverged or math.isnan(trial.val_accuracy)
     loss = trial.val_loss if not math.isnan(trial.val_loss) else math.inf
     return failed, (0.0 if failed else -trial.val_accuracy), loss
@@ -213,32 +241,18 @@ class TuningResults:
         ]
         return "\n".join(lines)
 
-    def to_json(self) -> str:
-        """The trials as strict JSON: a non-finite number (a diverged trial's loss) becomes null."""
-        trials = _finite_or_none([asdict(t) for t in self.trials])
-        return json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The trials as strict JSON: a non-finite number (a diverged loss) is null.
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``results.json`` and the figure ``tuning.png`` into ``out_dir``; return their paths.
-
-        Each file is written atomically (see ``nnlib._files``): an interrupted run never leaves
-        a half-written file behind.
+        Also written to ``path`` if given, atomically (see ``nnlib._files``): an
+        interrupted run never leaves a half-written file. Figures of the results are
+        the caller's (``nnlib.plots.plot_tuning_results``): this module only computes.
         """
-        import matplotlib.pyplot as plt
-
-        from .plots import (
-            plot_tuning_results,
-        )  # imported here: nnlib.plots imports this module
-
-        out = Path(out_dir)
-        json_path, figure_path = out / "results.json", out / "tuning.png"
-        atomic_write_text(json_path, self.to_json())
-        fig = plot_tuning_results(self)
-        png = io.BytesIO()  # render in memory, then write the file in one atomic step
-        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        atomic_write(figure_path, lambda f: f.write(png.getvalue()))
-        return {"json": json_path, "figure": figure_path}
+        trials = _finite_or_none([asdict(t) for t in self.trials])
+        text = json.dumps(trials, indent=2, default=_json_default, allow_nan=False)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
 
 
 def _fmt(value: Any) -> str:
@@ -256,10 +270,10 @@ def _json_default(value: Any) -> Any:
 
 
 def _finite_or_none(value: Any) -> Any:
-    """``value`` with every inf or NaN float (in nested lists and dicts too) replaced by None.
+    """``value`` with each inf or NaN float (also in nested lists, dicts) set to None.
 
-    JSON has no infinity or NaN: ``json.dumps`` would write ``Infinity``, which strict parsers
-    (browsers, ``jq``, most languages) reject.
+    JSON has no infinity or NaN: ``json.dumps`` would write ``Infinity``, which strict
+    parsers (browsers, ``jq``, most languages) reject.
     """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -270,41 +284,99 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def grid_configs(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the listed values: ``{"lr": [1e-3, 1e-2], "dropout": [0, .2]}`` → 4 dicts."""
+def check_space(space: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless each value of ``space`` is a non-empty list, a
+    ``LogUniform``, or a mapping from each choice to a space of its own."""
     for key, values in space.items():
-        if (
+        if isinstance(values, LogUniform):
+            continue
+        if isinstance(values, Mapping):
+            if not values:
+                raise ValueError(f"{key!r} maps no choice to a space")
+            for choice, sub in values.items():
+                if not isinstance(sub, Mapping):
+                    raise ValueError(
+                        f"{key!r}: {choice!r} must map to a space (a dict), got {sub!r}"
+                    )
+                if set(sub) & set(space):
+                    again = sorted(set(sub) & set(space))
+                    raise ValueError(
+                        f"{key!r}: the space of {choice!r} sets {again} again"
+                    )
+                check_space(sub)
+        elif (
             isinstance(values, (str, bytes))
             or not isinstance(values, Sequence)
             or len(values) == 0
         ):
             raise ValueError(
-                f"grid values for {key!r} must be a non-empty list, got {values!r}"
+                f"values for {key!r} must be a non-empty list, got {values!r}"
             )
-    keys = list(space)
-    return [
-        dict(zip(keys, combo, strict=True))
-        for combo in itertools.product(*space.values())
-    ]
+
+
+def grid_configs(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the listed values.
+
+    ``{"lr": [1e-3, 1e-2], "dropout": [0, 0.2]}`` gives 4 dicts. A value may also map
+    each choice to a space of its own, searched only with that choice, e.g. each
+    optimizer over its own learning rates::
+
+        {"optimizer": {"sgd": {"lr": [0.03, 0.1]}, "adam": {"lr": [1e-3]}}}
+
+    gives sgd at 0.03 and 0.1, and adam at 1e-3.
+    """
+    check_space(space)
+    configs: list[dict[str, Any]] = [{}]
+    for key, values in space.items():
+        if isinstance(values, LogUniform):
+            raise ValueError(
+                f"grid values for {key!r} must be a non-empty list, got {values!r} "
+                "(a distribution is for random_configs)"
+            )
+        if isinstance(values, Mapping):  # each choice with the grid of its own space
+            options = [
+                {key: choice, **sub}
+                for choice, subspace in values.items()
+                for sub in grid_configs(subspace)
+            ]
+        else:
+            options = [{key: value} for value in values]
+        configs = [{**config, **option} for config in configs for option in options]
+    return configs
 
 
 def random_configs(
     space: Mapping[str, Any], n_trials: int, *, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """``n_trials`` random configurations; a value is a list (uniform choice) or a ``LogUniform``."""
+    """``n_trials`` random configurations of ``space`` (see ``sample_config``).
+
+    Each value of ``space`` is a list (one element drawn uniformly), a ``LogUniform``,
+    or a mapping from each choice to a space of its own (a choice drawn uniformly, then
+    its space), e.g. each optimizer with its own learning-rate range::
+
+        {"optimizer": {"sgd": {"lr": LogUniform(1e-2, 0.3)},
+                       "adam": {"lr": LogUniform(1e-4, 1e-2)}},
+         "batch_size": [32, 64, 128, 256]}
+    """
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    check_space(space)
     rng = np.random.default_rng(seed)
-    configs = []
-    for _ in range(n_trials):
-        config = {}
-        for key, values in space.items():
-            if isinstance(values, LogUniform):
-                config[key] = values.sample(rng)
-            else:
-                config[key] = values[int(rng.integers(len(values)))]
-        configs.append(config)
-    return configs
+    return [sample_config(space, rng) for _ in range(n_trials)]
+
+
+def sample_config(space: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """One random configuration of ``space``, drawn with ``rng``."""
+    config: dict[str, Any] = {}
+    for key, values in space.items():
+        if isinstance(values, LogUniform):
+            config[key] = values.sample(rng)
+        elif isinstance(values, Mapping):  # a choice, then a draw from its own space
+            choice = list(values)[int(rng.integers(len(values)))]
+            config |= {key: choice, **sample_config(values[choice], rng)}
+        else:
+            config[key] = values[int(rng.integers(len(values)))]
+    return config
 
 
 def run_search(
@@ -316,25 +388,161 @@ def run_search(
     n_jobs: int = 1,
     seed: int = 0,
     patience: int | None = None,
+    client: Client | None = None,
 ) -> TuningResults:
-    """Run every configuration as an independent trial, ``n_jobs`` at a time (joblib)."""
+    """Run every configuration as an independent trial; return them ranked.
+
+    Locally, joblib runs ``n_jobs`` trials at a time in worker processes. With a Dask
+    ``client`` (see ``dask_client``) the trials run on its cluster instead, as many at a
+    time as its workers have threads (``n_jobs`` is not used).
+
+    A trial gives the same bits wherever it runs if it uses as many BLAS threads: one
+    in Dask's workers, (number of cores) // ``n_jobs`` in joblib's, all in this process
+    for ``n_jobs=1``. (Threads may split the sums of a matrix product differently.)
+    """
     for config in configs:  # fail fast, before any worker starts
-        unknown = set(config) - set(DEFAULTS)
-        if unknown:
+        check_config(config, epochs)
+    for name, (x, y) in (("train", train), ("val", val)):
+        if len(x) == 0 or len(y) == 0:
             raise ValueError(
-                f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
+                f"{name} holds no samples: every trial trains on train and is scored "
+                f"on val, so both need some"
             )
-        if "optimizer" in config and config["optimizer"] not in OPTIMIZER_NAMES:
-            raise ValueError(
-                f"optimizer must be one of {OPTIMIZER_NAMES}, got {config['optimizer']!r}"
-            )
-    trials = Parallel(n_jobs=n_jobs)(
-        delayed(run_trial)(
-            config, train, val, epochs=epochs, seed=seed, patience=patience
+    options = {"epochs": epochs, "seed": seed, "patience": patience}
+    if client is None:
+        trials = Parallel(n_jobs=n_jobs)(
+            delayed(run_trial)(config, train, val, **options) for config in configs
         )
+        return TuningResults(list(trials))
+    from distributed import wait
+
+    # The data goes to every worker once: a task then names it by key (a few dozen
+    # bytes) instead of carrying it (megabytes). hash=False: new keys for each search;
+    # content-hashed ones would be shared with a search whose copies are being freed.
+    data = client.scatter([train, val], broadcast=True, hash=False)
+    futures = [
+        client.submit(run_trial, config, *data, pure=False, **options)
         for config in configs
-    )
-    return TuningResults(list(trials))
+    ]
+    try:
+        wait(futures)  # a Ctrl-C here interrupts cleanly; inside gather it leaves noise
+        return TuningResults(client.gather(futures))
+    finally:  # also on Ctrl-C: stop the trials still running, free the workers' copies
+        client.cancel([*futures, *data])
+
+
+@contextmanager
+def dask_client(
+    scheduler: str, *, n_workers: int = 2, timeout: float = CONNECT_TIMEOUT
+) -> Iterator[Client]:
+    """A Dask client for ``run_search(..., client=...)``, closed on exit (also Ctrl-C).
+
+    Parameters
+    ----------
+    scheduler : the address of a running scheduler (``"tcp://host:8786"``, started
+        with ``dask scheduler``), or ``"local"``: start a cluster of ``n_workers``
+        processes on this machine, one thread each, and shut it down on exit.
+    n_workers : worker processes of a ``"local"`` cluster.
+    timeout : seconds to wait for a remote scheduler and its first worker.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        if Dask is not installed.
+    ConnectionError
+        if the scheduler cannot be reached, or has no worker, within ``timeout``.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            'running trials on Dask needs Dask: pip install "dask[distributed]"'
+        ) from err
+    if scheduler == "local":
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        # One thread per worker: a trial is Python code that holds the GIL. The web
+        # server on any free local port: the usual 8787 may belong to another cluster.
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",
+                # Warnings such as "task cancelled" on Ctrl-C are no news to the user.
+                silence_logs=logging.ERROR,
+            )
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    _check_scheduler(scheduler, timeout)
+    with Client(scheduler, timeout=timeout) as client:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise ConnectionError(
+                f"the Dask scheduler at {scheduler} has no workers: start some with "
+                f"`dask worker {scheduler}`"
+            ) from None
+        yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes that ignore Ctrl-C: this process stops them itself.
+
+    A terminal sends Ctrl-C's SIGINT to every process in its group; workers would die
+    with a page of tracebacks each. A signal ignored when a process starts stays
+    ignored (Python installs its KeyboardInterrupt handler only over the default).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_scheduler(address: str, timeout: float) -> None:
+    """Raise one clear error within ``timeout`` seconds unless a scheduler answers.
+
+    ``Client`` alone waits forever on a port where another program listens (say, the
+    dashboard's), and a connection it cannot make surfaces as a page of tracebacks.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:  # in a thread: its own event loop, also inside Jupyter's running one
+        with ThreadPoolExecutor(1) as thread:
+            reply = thread.submit(
+                asyncio.run, asyncio.wait_for(identity(), timeout)
+            ).result()
+    except ValueError as err:  # e.g. "missing port number in address 'host'"
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address like tcp://host:8786: {err}"
+        ) from None
+    except (OSError, TimeoutError, MemoryError, EOFError) as err:
+        # MemoryError: another protocol's bytes read as a Dask message length.
+        timed_out = isinstance(err, TimeoutError) or "Timed out" in str(err)
+        reason = "" if timed_out or isinstance(err, MemoryError) else f": {err}"
+        raise ConnectionError(
+            f"cannot reach a Dask scheduler at {address} within {timeout:g} s (is "
+            f"`dask scheduler` running there, and is that its port?){reason}"
+        ) from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ConnectionError(f"{address} answers, but it is not a Dask scheduler")
 
 
 def grid_search(
@@ -356,7 +564,7 @@ def random_search(
     seed: int = 0,
     **kwargs: Any,
 ) -> TuningResults:
-    """Try ``n_trials`` random configurations (see ``random_configs``, ``run_search``)."""
+    """Try ``n_trials`` random configurations (``random_configs``, ``run_search``)."""
     return run_search(
         random_configs(space, n_trials, seed=seed), train, val, seed=seed, **kwargs
     )

@@ -109,8 +109,10 @@ def check_labels(
     if y.size and n_classes is not None:
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(f"{name} must be in [0, {n_classes}), got label {bad}")
+            i = int(np.flatnonzero((y < 0) | (y >= n_classes))[0])  # the first bad one
+            raise ValueError(
+                f"{name} must be in [0, {n_classes}), got label {y[i]} at index {i}"
+            )
     return y
 
 

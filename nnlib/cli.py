@@ -2,40 +2,60 @@
 
 Examples::
 
-    python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 --optimizer adam \\
-        --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
-    python -m nnlib train --out runs/balanced --resume     # continue after an interrupt
-    python -m nnlib evaluate --model runs/balanced/model.npz --split balanced --out runs/eval
-    python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 --optimizer sgd momentum adam \\
-        --epochs 5 --n-jobs 2 --out runs/tune
+    python -m nnlib train --split balanced --hidden 512 256 --dropout 0.2 \\
+        --optimizer adam --lr 1e-3 --batch-size 128 --epochs 30 --out runs/balanced
+    python -m nnlib train --out runs/balanced --resume   # continue after an interrupt
+    python -m nnlib evaluate --model runs/balanced/model.npz --split balanced \\
+        --out runs/balanced/evaluation
+    python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 \\
+        --optimizer sgd momentum adam --epochs 5 --n-jobs 2 --out runs/tune
 
-Errors (bad arguments, missing data, a diverging run) end the program with a one-line reason and
-a non-zero exit status, never a traceback: 2 for a bad command line, 130 for Ctrl-C, 1 otherwise.
-An unexpected error (a bug) is also reported in one line; set the environment variable
-``NNLIB_TRACEBACK=1`` to see its full traceback instead.
+No command replaces a file it did not write: ``train --out`` starts a run only in a new
+or empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes
+only into a new or empty directory; a command writing into a directory holds its lock
+(``nnlib.runlock``), so a second process on it stops with an error naming the first.
+``train`` and ``evaluate`` end with the same summary: test accuracy with its 95% Wilson
+score interval, macro-F1, the number of test images and where the report is.
+
+Errors (bad arguments, missing data, a diverging run) end the program with a one-line
+reason and a non-zero exit status, never a traceback: 2 for a bad command line (an
+``--out`` holding files the command would not write included), 130 for Ctrl-C, 1
+otherwise (a directory in use by another process included). An unexpected error (a bug)
+is also reported in one line; set the environment variable ``NNLIB_TRACEBACK=1`` to see
+its full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import shlex
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from . import data, metrics, report
-from ._files import atomic_write, atomic_write_text
+from ._files import (
+    atomic_write,
+    atomic_write_text,
+    remove_stale_temporaries,
+    shown_path,
+)
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .dropout import Dropout
 from .history import History
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optimizers import Optimizer
+from .runlock import RunDirectoryBusy, RunLock
+from .schedules import SCHEDULE_NAMES, make_schedule
 from .training import fit
 from .tuning import OPTIMIZER_NAMES, grid_search, make_optimizer, random_search
 
@@ -51,7 +71,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
@@ -59,6 +79,13 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
 
 
@@ -79,7 +106,8 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    """Seeds of ``np.random.default_rng`` must be >= 0: check while parsing, not after loading data."""
+    """Seeds of ``np.random.default_rng`` must be >= 0: checked while parsing, not after
+    loading the data."""
     return _int_at_least(text, 0)
 
 
@@ -87,6 +115,21 @@ def _probability(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def _out_dir(text: str) -> str:
+    """``--out``: a directory name (an empty one would mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a directory, got an empty string")
+    return text
+
+
+def _open_fraction(text: str) -> float:
+    """A share strictly between 0 and 1, such as ``--val-fraction``."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
     return value
 
 
@@ -113,8 +156,8 @@ def _add_data_options(p: argparse.ArgumentParser, limit_part: str = "training") 
     p.add_argument(
         "--data",
         metavar="PATH",
-        help="EMNIST gzip.zip to read (default: NNLIB_EMNIST_PATH, the "
-        "emnist cache ~/.cache/emnist/emnist.zip, ../shared/data/emnist/emnist.zip, or a download)",
+        help="EMNIST gzip.zip to read (default: NNLIB_EMNIST_PATH, the emnist cache "
+        "~/.cache/emnist/emnist.zip, or a download)",
     )
     p.add_argument(
         "--no-download",
@@ -172,6 +215,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr", type=_positive_float, default=1e-3, help="learning rate (default: 1e-3)"
     )
     train.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="L2 penalty: adds LAMBDA * w to the gradient of every parameter "
+        "(default: 0, none)",
+    )
+    train.add_argument(
+        "--schedule",
+        default="constant",
+        choices=SCHEDULE_NAMES,
+        help="learning-rate schedule over the --epochs epochs (default: constant). "
+        "step: ten times smaller after every third of the epochs (--epochs 30: epochs "
+        "1-10 at --lr, 11-20 at lr/10, 21-30 at lr/100); cosine: half a cosine from "
+        "--lr at the first batch down to 0 at the end of the last epoch. Applied per "
+        "batch, with ceil(training images / batch size) batches per epoch; "
+        "--resume --epochs N stretches it to N epochs",
+    )
+    train.add_argument(
         "--batch-size", type=_positive_int, default=128, help="default: 128"
     )
     train.add_argument(
@@ -189,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--val-fraction",
-        type=_probability,
+        type=_open_fraction,
         default=0.1,
         help="stratified share of training data held out for validation (default: 0.1)",
     )
@@ -200,13 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed (>= 0) for weights, dropout and shuffling (default: 0)",
     )
     train.add_argument(
-        "--out", required=True, metavar="DIR", help="output directory, e.g. runs/NAME"
+        "--out",
+        required=True,
+        type=_out_dir,
+        metavar="DIR",
+        help="output directory, e.g. runs/NAME: a new or empty one (hidden files "
+        "aside), or the run to continue with --resume",
     )
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the last checkpoint in --out (other options, and --epochs if "
-        "not given, come from its config)",
+        help="continue from the last checkpoint in --out (other options, and --epochs "
+        "if not given, come from its config)",
     )
     train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
@@ -223,7 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, metavar="FILE", help="model .npz written by train"
     )
     evaluate.add_argument(
-        "--out", metavar="DIR", help="write report.html and metrics.json here"
+        "--out",
+        type=_out_dir,
+        metavar="DIR",
+        help="write report.html and metrics.json into this new or empty directory "
+        "(hidden files aside), e.g. runs/NAME/evaluation",
     )
 
     tune = commands.add_parser(
@@ -294,9 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ---------------------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------------ helpers
 def _load(args: argparse.Namespace, *, train: bool, test: bool) -> data.EMNIST:
-    """Load the split; fail now, before any training, if a part the command needs is empty."""
+    """Load the split; fail now, before any training, if a part the command needs is
+    empty."""
     dataset = data.load_emnist(
         args.split, path=args.data, download=not args.no_download
     )
@@ -314,7 +386,7 @@ def _load(args: argparse.Namespace, *, train: bool, test: bool) -> data.EMNIST:
             )
             raise ValueError(
                 f"{path} holds no {part} images of EMNIST {args.split!r} ({what}): "
-                f"choose another --split, or pass a complete EMNIST gzip.zip with --data"
+                "choose another --split, or pass a complete EMNIST gzip.zip with --data"
             )
     return dataset
 
@@ -325,7 +397,137 @@ def _train_val(
     x, y = dataset.x_train, dataset.y_train
     if args.limit is not None:
         x, y = x[: args.limit], y[: args.limit]
-    return data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    parts = data.train_val_split(x, y, val_fraction=args.val_fraction, rng=args.seed)
+    # Each class gives round(val_fraction * its size) images to validation: with few
+    # images per class, one part can be empty. Say which option to change.
+    for part, images, change in (
+        ("training", parts[1], "lower"),
+        ("validation", parts[3], "raise"),
+    ):
+        if len(images) == 0:
+            more = "raise --limit or " if args.limit is not None else ""
+            raise UsageError(
+                f"the {part} split is empty ({len(y):,} images in "
+                f"{len(np.unique(y))} classes, --val-fraction {args.val_fraction} of "
+                f"each class, rounded, for validation): {more}{change} --val-fraction"
+            )
+    return parts
+
+
+def _visible_files(directory: Path) -> list[str]:
+    """The names in ``directory`` that are not hidden (the lock, temporary files)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
+
+
+def _is_unstarted_run(directory: Path) -> bool:
+    """Does ``directory`` hold only train's ``config.json``, nothing else of a run?
+
+    That is what a run stopped during its first epoch leaves: no checkpoint, so
+    nothing to resume, and train may start again there.
+    """
+    path = directory / "config.json"
+    if _visible_files(directory) != ["config.json"] or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            config = json.loads(f.read(100_000))  # a config is < 1 kB: read no more
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and {"hidden", "optimizer", "seed"} <= set(config)
+
+
+def _prepare_out(args: argparse.Namespace) -> None:
+    """Tidy ``--out`` and check what it holds: no command replaces others' files.
+
+    Temporary files left by a save that was killed are removed (see ``nnlib._files``).
+    ``train`` starts in a new or empty directory (or one holding only the config of
+    a run stopped in its first epoch) and continues its own run with ``--resume``;
+    ``evaluate`` writes into a new or empty directory. Hidden files (the lock,
+    ``.gitignore``) don't count.
+    """
+    if getattr(args, "out", None) is not None and Path(args.out).is_dir():
+        removed = remove_stale_temporaries(args.out)
+        if removed:
+            print(
+                f"Removed {len(removed)} temporary file(s) left in {args.out} by a "
+                "save that was interrupted"
+            )
+    if args.command == "train" and not args.resume:
+        out = Path(args.out)
+        if (out / CHECKPOINT).exists():
+            raise UsageError(
+                f"{out} already holds a run: use --resume to continue it or another "
+                "--out"
+            )
+        if not _is_unstarted_run(out):
+            _refuse_files(
+                out,
+                "train starts a run only in a new or empty directory (and continues "
+                "its own with --resume)",
+            )
+    elif args.command == "evaluate" and args.out is not None:
+        out = Path(args.out)
+        _refuse_files(
+            out,
+            "evaluate writes report.html and metrics.json only into a new or empty "
+            f"directory (e.g. {out / 'evaluation'})",
+        )
+
+
+def _refuse_files(out: Path, rule: str) -> None:
+    """Raise a ``UsageError`` naming the files in ``out``, if it holds any."""
+    names = _visible_files(out)
+    if names:
+        held = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UsageError(
+            f"{out} is not empty (it holds {held}): {rule}; choose another --out"
+        )
+
+
+def _check_regular_file(path: str, option: str) -> None:
+    """Refuse a path that is not a regular file before opening it.
+
+    Opening a named pipe waits for a writer, forever; a directory or a device is no
+    model either.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{option} {path}: no such file")
+    if not os.path.isfile(path):
+        raise ValueError(f"{option} {path} is not a regular file")
+
+
+def _summary(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    mapping: Mapping[int, str],
+    report_path: Path | None,
+) -> str:
+    """The block that ``train`` and ``evaluate`` print last (``report.summary``)."""
+    text = report.summary(
+        report.evaluation_metrics(y_true, y_pred, mapping), report_path
+    )
+    return text if report_path is not None else text + "\nReport         not written"
+
+
+def _optimizer(config: dict[str, Any], n_train: int) -> Optimizer:
+    """The optimizer of ``--optimizer``, ``--lr``, ``--weight-decay``, ``--schedule``.
+
+    The schedule counts batches: ``ceil(n_train / batch_size)`` per epoch. A config
+    written before ``--weight-decay`` and ``--schedule`` existed has neither: no decay,
+    a constant rate.
+    """
+    steps_per_epoch = math.ceil(n_train / config["batch_size"])
+    schedule = make_schedule(
+        config.get("schedule", "constant"), config["epochs"], steps_per_epoch
+    )
+    return make_optimizer(
+        config["optimizer"],
+        config["lr"],
+        weight_decay=config.get("weight_decay", 0.0),
+        schedule=schedule,
+    )
 
 
 def _save_json(path: Path, value: Any) -> None:
@@ -443,7 +645,7 @@ def _restore(
         gen.bit_generator.state = json.loads(str(saved[f"rng/{name}"]))
 
 
-# ---------------------------------------------------------------------------------------- commands
+# ----------------------------------------------------------------------------- commands
 def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_path = out / "config.json"
@@ -485,6 +687,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "dropout",
                 "optimizer",
                 "lr",
+                "weight_decay",
+                "schedule",
                 "batch_size",
                 "epochs",
                 "patience",
@@ -499,7 +703,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     dataset = _load(args, train=True, test=True)
     x_train, y_train, x_val, y_val = _train_val(args, dataset)
-    optimizer = make_optimizer(config["optimizer"], config["lr"])
+    optimizer = _optimizer(config, n_train=len(x_train))
     # A resumed run rebuilds the same model (same seed), then loads the checkpoint's weights.
     model = mlp(
         28 * 28,
@@ -581,16 +785,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         title=f"EMNIST {dataset.split}: training report",
         n_train_used=len(x_train) + len(x_val),
     )
-    print(
-        f"Test accuracy {metrics.accuracy(dataset.y_test, y_pred):.4f} on {len(y_pred):,} images"
-    )
-    print(
-        f"Wrote {out / 'model.npz'}, {out / 'history.json'}, {paths['html']}, {paths['metrics']}"
-    )
+    written = [out / "model.npz", out / "history.json", paths["metrics"]]
+    print(f"Wrote {', '.join(shown_path(p) for p in written)}")
+    print(_summary(dataset.y_test, y_pred, dataset.mapping, paths["html"]))
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    _check_regular_file(args.model, "--model")
     model = Sequential.load(args.model)
     dataset = _load(args, train=False, test=True)
     n_outputs = model.output_shape((28 * 28,))[-1]
@@ -631,7 +833,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             title=f"EMNIST {dataset.split}: evaluation",
             evaluation_only=True,
         )
-        print(f"Wrote {paths['html']} and {paths['metrics']}")
+        print(f"Wrote {shown_path(paths['metrics'])}")
+    print(
+        _summary(y_test, y_pred, dataset.mapping, paths["html"] if args.out else None)
+    )
     return 0
 
 
@@ -662,7 +867,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "tune": cmd_tune}
-EXPECTED_ERRORS = (FileNotFoundError, ValueError, TypeError, OSError, MemoryError)
+EXPECTED_ERRORS = (
+    FileNotFoundError,
+    ValueError,
+    TypeError,
+    OSError,
+    MemoryError,
+    RunDirectoryBusy,
+)
 
 
 def _error_line(err: Exception) -> str:
@@ -671,20 +883,48 @@ def _error_line(err: Exception) -> str:
     if isinstance(err, FloatingPointError):
         return f"training diverged: {reason} (try a smaller --lr)"
     if isinstance(err, MemoryError):
-        return f"out of memory ({reason or 'MemoryError'}): try a smaller --hidden, --batch-size or --limit"
+        return (
+            f"out of memory ({reason or 'MemoryError'}): try a smaller --hidden, "
+            "--batch-size or --limit"
+        )
     if isinstance(err, EXPECTED_ERRORS):
         return reason
     return (
-        f"unexpected {type(err).__name__}: {reason} (probably a bug in nnlib; rerun with "
-        f"{TRACEBACK_ENV}=1 to see the traceback)"
+        f"unexpected {type(err).__name__}: {reason} (probably a bug in nnlib; rerun "
+        f"with {TRACEBACK_ENV}=1 to see the traceback)"
     )
 
 
+def _run_lock(
+    args: argparse.Namespace, argv: Sequence[str]
+) -> contextlib.AbstractContextManager[Any]:
+    """The lock of ``--out`` (see ``nnlib.runlock``), held while the command runs.
+
+    Every command that writes into ``--out`` holds it, so no two processes write into
+    one directory. ``train --resume`` on a missing directory takes none: there is
+    nothing to protect, and the resume code says what is wrong.
+    """
+    out = getattr(args, "out", None)
+    if out is not None and not out.strip():  # "" would mean the current directory
+        raise UsageError("--out: must name a directory, got an empty string")
+    if out is None or (getattr(args, "resume", False) and not Path(out).is_dir()):
+        return contextlib.nullcontext()
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+    return RunLock(out, command=f"python -m nnlib {shlex.join(argv)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 success, 1 error, 2 usage, 130 interrupted)."""
+    """Run the command line; return the exit status.
+
+    0 success, 1 error, 2 usage, 130 interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with _run_lock(args, argv):
+            _prepare_out(args)
+            return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

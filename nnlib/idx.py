@@ -1,22 +1,23 @@
 """A minimal reader and writer for the IDX file format used by MNIST and EMNIST.
 
-IDX is about the simplest possible container for an n-dimensional array: a short binary
-header that says *what kind* of numbers follow and *how many along each axis*, then the numbers
-themselves, one after the other, in C (row-major) order. Byte by byte:
+IDX is about the simplest possible container for an n-dimensional array: a short
+binary header that says *what kind* of numbers follow and *how many along each axis*,
+then the numbers themselves, one after the other, in C (row-major) order. Byte by byte:
 
-====================  =======  ===========================================================
+====================  =======  =========================================================
 bytes                 example  meaning
-====================  =======  ===========================================================
+====================  =======  =========================================================
 0-1                   00 00    magic: always two zero bytes
 2                     08       dtype code (table below)
 3                     03       ndim, the number of dimensions (3 for a stack of images)
 4 .. 4+4*ndim-1       ...      one big-endian unsigned 32-bit integer per dimension
 rest                  ...      prod(dims) values of that dtype, big-endian, row-major
-====================  =======  ===========================================================
+====================  =======  =========================================================
 
 The dtype codes are ``0x08`` unsigned byte, ``0x09`` signed byte, ``0x0B`` int16,
-``0x0C`` int32, ``0x0D`` float32 and ``0x0E`` float64. Multi-byte values are *big-endian*
-(most significant byte first), the opposite of the x86/ARM machines most of us use.
+``0x0C`` int32, ``0x0D`` float32 and ``0x0E`` float64. Multi-byte values are
+*big-endian* (most significant byte first), the opposite of the x86/ARM machines most
+of us use.
 
 For example, the EMNIST file of 10,000 test images starts with the 16 bytes::
 
@@ -27,8 +28,9 @@ followed by 10000 * 28 * 28 = 7,840,000 pixel bytes. A label file has ``ndim = 1
 
     00 00 08 01  00 00 27 10   then 10,000 label bytes.
 
-Reading therefore needs no loop at all: parse the header, check that the number of data
-bytes matches what the header promises, and let ``np.frombuffer`` view the rest as an array.
+Reading therefore needs no loop at all: parse the header, check that the number of
+data bytes matches what the header promises, and let ``np.frombuffer`` view the rest as
+an array.
 """
 
 from __future__ import annotations
@@ -62,11 +64,11 @@ IDX_CODES: dict[np.dtype, int] = {
 def _as_bytes(
     source: bytes | bytearray | memoryview | BinaryIO,
 ) -> bytes | bytearray | memoryview:
-    """Return the raw bytes of ``source``, reading it first if it is a binary file object.
+    """Return the raw bytes of ``source``, reading it first if it is a file object.
 
-    A compressed file object (``gzip.open(p)``) whose stream is truncated or corrupt raises
-    ``EOFError``, ``gzip.BadGzipFile`` or ``zlib.error`` while it is read; these become the
-    ``ValueError`` that :func:`read_idx` documents for every truncated or corrupt file.
+    A compressed file object (``gzip.open(p)``) whose stream is truncated or corrupt
+    raises ``EOFError``, ``gzip.BadGzipFile`` or ``zlib.error`` while it is read; these
+    become the ``ValueError`` that :func:`read_idx` documents for every damaged file.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return source
@@ -95,7 +97,7 @@ def parse_header(
     -------
     dtype : big-endian NumPy dtype of the stored values.
     dims : the size of each dimension.
-    header_size : number of header bytes, i.e. where the values start (``4 + 4 * ndim``).
+    header_size : number of header bytes, where the values start (``4 + 4 * ndim``).
 
     Raises
     ------
@@ -108,7 +110,8 @@ def parse_header(
         )
     if bytes(data[:2]) != MAGIC:
         raise ValueError(
-            f"not an IDX file: the first two bytes must be 00 00, got {bytes(data[:2]).hex(' ')}"
+            f"not an IDX file: the first two bytes must be 00 00, "
+            f"got {bytes(data[:2]).hex(' ')}"
         )
     code, ndim = data[2], data[3]
     if code not in IDX_DTYPES:
@@ -131,21 +134,22 @@ def read_idx(source: bytes | bytearray | memoryview | BinaryIO) -> np.ndarray:
 
     Parameters
     ----------
-    source : the file content as bytes, or a binary file object (e.g. ``open(p, "rb")`` or
-        ``gzip.open(p)``) which is read to the end.
+    source : the file content as bytes, or a binary file object (e.g.
+        ``open(p, "rb")`` or ``gzip.open(p)``) which is read to the end.
 
     Returns
     -------
     np.ndarray
-        Array of shape ``dims`` in native byte order (``uint8`` for MNIST/EMNIST files). For
-        single-byte dtypes it is a zero-copy, *read-only* view of the bytes: call ``.copy()``
-        before modifying it in place.
+        Array of shape ``dims`` in native byte order (``uint8`` for MNIST/EMNIST
+        files). For single-byte dtypes it is a zero-copy, *read-only* view of the
+        bytes: call ``.copy()`` before modifying it in place.
 
     Raises
     ------
     ValueError
         Bad magic bytes, unknown dtype code, or a data length that differs from
-        ``prod(dims) * itemsize`` (a truncated or corrupt file); the message gives both numbers.
+        ``prod(dims) * itemsize`` (a truncated or corrupt file); the message gives both
+        numbers.
     """
     data = _as_bytes(source)
     dtype, dims, header_size = parse_header(data)
@@ -154,8 +158,9 @@ def read_idx(source: bytes | bytearray | memoryview | BinaryIO) -> np.ndarray:
     if got != expected:
         shape = "x".join(map(str, dims)) or "scalar"
         raise ValueError(
-            f"IDX data length mismatch: the header promises {shape} values of {dtype.name} "
-            f"= {expected:,} bytes, got {got:,} bytes (truncated or corrupt file)"
+            f"IDX data length mismatch: the header promises {shape} values of "
+            f"{dtype.name} = {expected:,} bytes, got {got:,} bytes "
+            f"(truncated or corrupt file)"
         )
     array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(dims)
     if array.dtype.byteorder == ">":  # multi-byte values on a little-endian machine
@@ -168,14 +173,14 @@ def write_idx(array: np.ndarray) -> bytes:
 
     Parameters
     ----------
-    array : array of dtype uint8, int8, int16, int32, float32 or float64, with at most 255
-        dimensions each smaller than 2**32.
+    array : array of dtype uint8, int8, int16, int32, float32 or float64, with at most
+        255 dimensions each smaller than 2**32.
 
     Returns
     -------
     bytes
-        Header (magic, dtype code, ndim, big-endian dims) followed by the values, big-endian
-        and in row-major order.
+        Header (magic, dtype code, ndim, big-endian dims) followed by the values,
+        big-endian and in row-major order.
 
     Raises
     ------

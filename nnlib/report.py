@@ -1,35 +1,43 @@
-"""A training report: one self-contained HTML file (figures embedded) plus ``metrics.json``.
+"""A training report: one self-contained HTML file plus ``metrics.json``.
 
-The report answers, for one trained model: what data was it trained on (file, checksum, complete
-or partial), what model and hyperparameters, how did training go (learning curves), and how good
-is it on the test set (accuracy, per-class precision/recall/F1, macro and weighted averages, the
-confusion matrix, the most confused pairs of characters, misclassified examples).
+The report answers, for one trained model: what was trained on which data (complete or
+partial, with counts and checksum), with which settings and seed, from which commit of
+nnlib; how training went (learning curves); and how good the model is on the test set.
+For a classifier that is the accuracy with its 95% interval, macro-F1, per-class
+precision/recall/F1, the confusion matrix, the most confused pairs with example images
+and misclassified examples; for a regression model the MSE, MAE and R² with a
+predicted-vs-true and a residual plot. It ends with the command that repeats the run.
+
+The page is built by :mod:`nnlib.report_html`; it shows file names, never the absolute
+paths of the machine that wrote it.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import operator
+import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
-from . import metrics, plots
-from ._files import atomic_write_text
+from . import __version__, metrics
+from ._files import atomic_write_text, shown_path
 from .history import History
 from .model import Sequential
+from .report_html import render_page
+
+Task = Literal["classification", "regression"]
 
 
 def most_confused_pairs(cm: np.ndarray, k: int = 10) -> list[tuple[int, int, int]]:
-    """The ``k`` largest off-diagonal entries of a confusion matrix as ``(true, predicted, count)``."""
+    """The ``k`` largest off-diagonal entries of a confusion matrix, as
+    ``(true, predicted, count)``, largest first; zero counts are left out."""
     off = np.array(cm, dtype=np.int64, copy=True)
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None, kind="stable")[::-1][:k]
@@ -43,12 +51,14 @@ def most_confused_pairs(cm: np.ndarray, k: int = 10) -> list[tuple[int, int, int
 def evaluation_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, mapping: Mapping[int, str]
 ) -> dict[str, Any]:
-    """Every test-set metric of the report, as plain JSON-ready Python values.
+    """Every test-set metric of a classifier's report, as JSON-ready Python values.
 
-    The classes are the labels in ``mapping``, the split's real ones: ``letters`` has labels 1..26
-    and no class 0. Per-class scores, their macro and weighted averages and the confusion matrix
-    cover exactly those classes (scikit-learn's ``labels=sorted(mapping)``); a prediction outside
-    them (say 0) still counts as an error in the accuracy and in its true class's recall.
+    The classes are the labels in ``mapping``, the split's real ones: ``letters`` has
+    labels 1..26 and no class 0. The confusion matrix is built once over every output
+    of the model, ``[0, max(label) + 1)``; per-class scores, their averages and the
+    matrix shown are then restricted to the mapping's labels (scikit-learn's
+    ``labels=sorted(mapping)``), so a prediction outside them (say 0) still counts as
+    an error in the accuracy and in its true class's recall.
     """
     labels = sorted(mapping)
     names = [mapping[k] for k in labels]
@@ -57,28 +67,24 @@ def evaluation_metrics(
         raise ValueError(
             f"y_true holds labels {unknown[:10].tolist()} that are not in the mapping"
         )
-    n_classes = (
-        labels[-1] + 1
-    )  # labels lie in [0, n_classes), the model's number of outputs
-    full_cm = metrics.confusion_matrix(y_true, y_pred, n_classes=n_classes)
-    cm = full_cm[np.ix_(labels, labels)]
-    support = full_cm.sum(axis=1)[labels]
-    scores = {
-        "precision": metrics.precision(y_true, y_pred, n_classes=n_classes)[labels],
-        "recall": metrics.recall(y_true, y_pred, n_classes=n_classes)[labels],
-        "f1-score": metrics.f1_score(y_true, y_pred, n_classes=n_classes)[labels],
-    }
+    # labels lie in [0, n_classes): the model's number of outputs
+    full = metrics.confusion_matrix(y_true, y_pred, n_classes=labels[-1] + 1)
+    scores = metrics.per_class_scores(full, labels)
+    cm = full[np.ix_(labels, labels)]
+    accuracy = float(np.trace(full) / full.sum())
+    keys = ("precision", "recall", "f1-score")
     return {
         "n_test": len(y_true),
-        "accuracy": metrics.accuracy(y_true, y_pred),
-        "macro": {m: float(np.mean(s)) for m, s in scores.items()},
-        "weighted": {
-            m: float(np.average(s, weights=support)) for m, s in scores.items()
-        },
+        "accuracy": accuracy,
+        "accuracy_95": list(metrics.accuracy_interval(accuracy, len(y_true))),
+        "macro": dict(zip(keys, scores.macro(), strict=True)),
+        "weighted": dict(zip(keys, scores.weighted(), strict=True)),
         "per_class": {
             name: {
-                **{m: float(s[i]) for m, s in scores.items()},
-                "support": int(support[i]),
+                "precision": float(scores.precision[i]),
+                "recall": float(scores.recall[i]),
+                "f1-score": float(scores.f1[i]),
+                "support": int(scores.support[i]),
             }
             for i, name in enumerate(names)
         },
@@ -90,22 +96,78 @@ def evaluation_metrics(
     }
 
 
-def _figure_to_img(fig: Figure, alt: str) -> str:
-    """An ``<img>`` tag holding the figure as a base64 PNG (so the HTML file stands alone)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """Every test-set metric of a regression model's report, as JSON-ready values:
+    MSE, its root (in the target's units), MAE and R², averaged over the outputs, and
+    per output when there are several."""
+    mse = metrics.mean_squared_error(y_true, y_pred, multioutput="raw_values")
+    mae = metrics.mean_absolute_error(y_true, y_pred, multioutput="raw_values")
+    r2 = metrics.r2_score(y_true, y_pred, multioutput="raw_values")
+    assert isinstance(mse, np.ndarray)  # raw_values: one value per output
+    results: dict[str, Any] = {
+        "n_test": len(y_true),
+        "mse": float(np.mean(mse)),
+        "rmse": float(np.mean(np.sqrt(mse))),
+        "mae": float(np.mean(mae)),
+        "r2": float(np.mean(r2)),
+    }
+    if len(mse) > 1:
+        results["per_output"] = {
+            "mse": np.asarray(mse).tolist(),
+            "mae": np.asarray(mae).tolist(),
+            "r2": np.asarray(r2).tolist(),
+        }
+    return results
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def source_revision() -> str:
+    """The nnlib checkout's ``git describe --always --dirty``, or ``"unknown"`` (an
+    installed package, no git, or a folder that is not nnlib's own repository)."""
+    package = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(package), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != package.parent:
+            return "unknown"  # some other repository that happens to contain nnlib
+        return git("describe", "--always", "--dirty", "--tags") or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def summary(test: Mapping[str, Any], report: str | Path | None = None) -> str:
+    """The block ``train`` and ``evaluate`` print last: the test score (accuracy with
+    its 95% Wilson interval and macro-F1, or R², RMSE and MAE), the number of test
+    samples and, if given, where the report is (relative to the current directory).
+
+    ``test`` is the ``"test"`` entry of ``metrics.json``
+    (:func:`evaluation_metrics` or :func:`regression_metrics`).
+    """
+    if "accuracy" in test:
+        low, high = test["accuracy_95"]
+        lines = [
+            f"Test accuracy  {test['accuracy']:.4f}  "
+            f"(95% interval {low:.4f} to {high:.4f}, Wilson score)",
+            f"Macro-F1       {test['macro']['f1-score']:.4f}",
+            f"Test images    {test['n_test']:,}",
+        ]
+    else:
+        lines = [
+            f"Test R²        {test['r2']:.4f}",
+            f"RMSE, MAE      {test['rmse']:.4g}, {test['mae']:.4g}",
+            f"Test samples   {test['n_test']:,}",
+        ]
+    if report is not None:
+        lines.append(f"Report         {shown_path(report)}")
+    return "\n".join(lines)
 
 
 def _jsonable(value: Any) -> Any:
@@ -139,23 +201,78 @@ def _partial_parts(
         ):
             partial.append(f"training {_count(used)} of {_count(official)} images")
     official_test = provenance.get("official_test")
-    if (
-        not provenance.get("test_complete") or n_test_used != official_test
-    ):  # e.g. evaluate --limit
+    # e.g. evaluate --limit uses fewer test images than the file holds
+    if not provenance.get("test_complete") or n_test_used != official_test:
         partial.append(f"test {_count(n_test_used)} of {_count(official_test)} images")
     return partial
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
-table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
-td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f4f4f4; } td:first-child { text-align: left; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-img { max-width: 100%; } .big { font-size: 1.6em; font-weight: bold; }
-.warn { background: #fff4d6; border-left: 4px solid #e0a800; padding: 0.5em 0.8em; }
-"""
+def _dataset(
+    source: Any, n_train_used: int | None, evaluation_only: bool, n_test: int
+) -> dict[str, Any] | None:
+    """``metrics.json``'s "dataset": the source's fields (its file by name, not by
+    path), what the run used, and whether that is complete."""
+    provenance = _jsonable(source)
+    if isinstance(provenance, str):
+        return {"description": provenance}
+    if not isinstance(provenance, dict):
+        return None
+    provenance = dict(provenance)
+    if "path" in provenance:  # the checksum identifies the file; no user's folders
+        provenance["file"] = os.path.basename(str(provenance.pop("path")))
+    if "official_test" in provenance:
+        partial = _partial_parts(provenance, n_train_used, evaluation_only, n_test)
+        provenance |= {
+            "n_train_used": n_train_used,
+            "n_test_used": n_test,
+            "evaluation_only": evaluation_only,
+            "complete": not partial,
+            "partial_parts": partial,
+        }
+    return provenance
+
+
+def _file_name(value: Any) -> Any:
+    """An absolute path (e.g. the ``--data`` option) becomes its file name: the
+    report must not carry the folders, and user name, of the machine it was made on.
+    """
+    if isinstance(value, str | os.PathLike):
+        text = os.fspath(value)
+        if os.path.isabs(text) or (len(text) > 2 and text[1:3] in (":\\", ":/")):
+            return text.replace("\\", "/").rsplit("/", 1)[-1]
+    return value
+
+
+TRAIN_OPTIONS = (
+    "split",
+    "limit",
+    "hidden",
+    "activation",
+    "dropout",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+    "patience",
+    "val_fraction",
+    "seed",
+)
+"""Hyperparameters that ``python -m nnlib train`` takes as options of the same name."""
+
+
+def reproduce_command(hyperparameters: Mapping[str, Any]) -> str | None:
+    """``python -m nnlib train ...`` with the run's options, if the hyperparameters
+    are those of the command line's ``train`` (else ``None``)."""
+    if not {"split", "hidden", "lr", "seed"} <= set(hyperparameters):
+        return None
+    words = ["python -m nnlib train"]
+    for key in TRAIN_OPTIONS:
+        value = hyperparameters.get(key)
+        if value is None:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        words.append(f"--{key.replace('_', '-')} " + " ".join(map(str, values)))
+    return " ".join([*words, "--out runs/rerun"])
 
 
 def write_report(
@@ -165,180 +282,77 @@ def write_report(
     history: History | None,
     y_true: np.ndarray,
     y_pred: np.ndarray,
-    mapping: Mapping[int, str],
+    mapping: Mapping[int, str] | None = None,
     hyperparameters: Mapping[str, Any],
     source: Any = None,
     x_test: np.ndarray | None = None,
     title: str = "Training report",
     n_train_used: int | None = None,
     evaluation_only: bool = False,
+    task: Task = "classification",
+    command: str | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html`` and ``metrics.json`` into ``out_dir``; return their paths.
 
     Parameters
     ----------
-    model, history : the trained model and its training history (None: evaluation only).
-    y_true, y_pred : test labels and the model's predictions.
-    mapping : label -> character.
-    hyperparameters : everything needed to repeat the run (optimizer, lr, batch size, ...).
-    source : the data's provenance (``nnlib.data.DataSource``), shown at the top of the report.
-    x_test : test images, to show a grid of misclassified examples.
-    n_train_used : how many images of the training part the run actually used (training plus
-        validation split), e.g. fewer than ``source.n_train`` after ``--limit``. ``None``: all
-        ``source.n_train`` of them.
-    evaluation_only : the report evaluates a model trained elsewhere, so only the test part
-        was used: the data counts as complete if the test part is, whatever the training part.
+    model, history : the trained model and its training history (None: evaluation).
+    y_true, y_pred : test targets and the model's predictions: class labels for a
+        classifier; real values ``(N,)`` or ``(N, D)`` for ``task="regression"``.
+    mapping : label -> character (classification; default: the label numbers).
+    hyperparameters : everything needed to repeat the run (optimizer, lr, seed, ...).
+    source : the data's provenance, e.g. ``nnlib.data.DataSource`` (or a short text).
+    x_test : test images, for the misclassified and most-confused examples.
+    n_train_used : how many images of the training part the run used (training plus
+        validation split), e.g. fewer than ``source.n_train`` after ``--limit``.
+        ``None``: all ``source.n_train`` of them.
+    evaluation_only : the report evaluates a model trained elsewhere, so only the
+        test part was used: the data is complete if the test part is.
+    task : ``"classification"`` or ``"regression"`` (metrics and figures that fit).
+    command : the command that repeats the run; default: built from the
+        hyperparameters of ``python -m nnlib train``, if they are those.
 
-    The report is labelled *partial* unless the data actually used is complete: the whole
-    official test set and, unless ``evaluation_only``, all official training images.
-    ``metrics.json`` records ``n_train_used`` (as given), ``evaluation_only`` and the verdict,
-    ``complete``, next to the source's fields under ``"dataset"``.
+    The report is labelled *partial* unless the data actually used is complete: the
+    whole official test set and, unless ``evaluation_only``, all official training
+    images. ``metrics.json`` records that verdict under ``"dataset"``.
     """
     if n_train_used is not None:
-        n_train_used = operator.index(
-            n_train_used
-        )  # a plain int; TypeError for a float
+        n_train_used = operator.index(n_train_used)  # a plain int; TypeError: float
         if n_train_used < 0:
             raise ValueError(f"n_train_used must be >= 0 or None, got {n_train_used}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results = evaluation_metrics(np.asarray(y_true), np.asarray(y_pred), mapping)
-    names = list(results["per_class"])
-    provenance = _jsonable(source)
-    partial: list[str] = []
-    if isinstance(provenance, dict):
-        partial = _partial_parts(
-            provenance, n_train_used, evaluation_only, n_test_used=len(y_true)
-        )
-        provenance = {
-            **provenance,
-            "n_train_used": n_train_used,
-            "evaluation_only": evaluation_only,
-            "complete": not partial,
-        }
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if task == "classification":
+        if mapping is None:
+            mapping = {
+                k: str(k) for k in range(int(max(y_true.max(), y_pred.max())) + 1)
+            }
+        test = evaluation_metrics(y_true, y_pred, mapping)
+    else:
+        test = regression_metrics(y_true, y_pred)
+    run = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": source_revision(),
+        "nnlib": __version__,
+        "seed": hyperparameters.get("seed"),
+        "command": command or reproduce_command(hyperparameters),
+    }
     document = {
         "title": title,
-        "dataset": provenance,
+        "task": task,
+        "run": run,
+        "dataset": _dataset(source, n_train_used, evaluation_only, len(y_true)),
         "model": {"summary": model.summary(), "n_parameters": model.n_parameters()},
-        "hyperparameters": dict(hyperparameters),
+        "hyperparameters": {k: _file_name(v) for k, v in hyperparameters.items()},
         "history": asdict(history) if history is not None else None,
-        "test": results,
+        "test": test,
     }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / "metrics.json"
     atomic_write_text(metrics_path, json.dumps(document, indent=2, default=str))
-
-    per = results["per_class"]
-    figures = (
-        [("Learning curves", plots.plot_history(history))]
-        if history and len(history)
-        else []
-    )
-    figures += [
-        (
-            "Per-class precision, recall and F1",
-            plots.plot_per_class_metrics(
-                np.array([per[n]["precision"] for n in names]),
-                np.array([per[n]["recall"] for n in names]),
-                np.array([per[n]["f1-score"] for n in names]),
-                names,
-            ),
-        ),
-        (
-            "Confusion matrix",
-            plots.plot_confusion_matrix(np.array(results["confusion_matrix"]), names),
-        ),
-    ]
-    if x_test is not None and np.any(np.asarray(y_true) != np.asarray(y_pred)):
-        figures.append(
-            (
-                "Misclassified examples",
-                plots.plot_misclassified(
-                    x_test, np.asarray(y_true), np.asarray(y_pred), mapping
-                ),
-            )
-        )
-
-    parts = [
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="big">Test accuracy {results["accuracy"]:.2%} on {results["n_test"]:,} images</p>',
-    ]
-    if isinstance(provenance, dict):
-        if partial:
-            parts.append(
-                f'<p class="warn">This run used a <b>partial</b> copy of the data set '
-                f"({html.escape('; '.join(partial))}): numbers are not comparable with "
-                "results on the full data.</p>"
-            )
-        parts += [
-            "<h2>Data</h2>",
-            _table([[k, str(v)] for k, v in provenance.items()], ["field", "value"]),
-        ]
-    parts += [
-        "<h2>Model</h2>",
-        f"<pre>{html.escape(model.summary())}</pre>",
-        "<h2>Hyperparameters</h2>",
-        _table([[k, str(v)] for k, v in hyperparameters.items()], ["name", "value"]),
-    ]
-    summary_rows = [
-        [
-            label,
-            f"{results[key]['precision']:.4f}",
-            f"{results[key]['recall']:.4f}",
-            f"{results[key]['f1-score']:.4f}",
-        ]
-        for label, key in (("macro avg", "macro"), ("weighted avg", "weighted"))
-    ]
-    parts += [
-        "<h2>Test metrics</h2>",
-        _table(summary_rows, ["average", "precision", "recall", "F1"]),
-        "<h3>Per class</h3>",
-        _table(
-            [
-                [
-                    n,
-                    f"{per[n]['precision']:.3f}",
-                    f"{per[n]['recall']:.3f}",
-                    f"{per[n]['f1-score']:.3f}",
-                    str(per[n]["support"]),
-                ]
-                for n in names
-            ],
-            ["class", "precision", "recall", "F1", "support"],
-        ),
-        "<h3>Most confused pairs</h3>",
-        _table(
-            [
-                [p["true"], p["predicted"], str(p["count"])]
-                for p in results["most_confused"]
-            ],
-            ["true", "predicted as", "count"],
-        ),
-    ]
-    for caption, fig in figures:
-        parts += [f"<h2>{html.escape(caption)}</h2>", _figure_to_img(fig, caption)]
-    history = history or History()
-    history_rows = [
-        [
-            str(e),
-            f"{history.train_loss[i]:.4f}",
-            f"{history.val_loss[i]:.4f}" if history.val_loss else "",
-            f"{history.train_accuracy[i]:.4f}" if history.train_accuracy else "",
-            f"{history.val_accuracy[i]:.4f}" if history.val_accuracy else "",
-            f"{history.epoch_time[i]:.1f}",
-        ]
-        for i, e in enumerate(history.epoch)
-    ]
-    parts += [
-        "<h2>History</h2>",
-        _table(
-            history_rows,
-            ["epoch", "train loss", "val loss", "train acc", "val acc", "seconds"],
-        ),
-    ]
-    page = (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
-    )
+    page = render_page(document, model, history, y_true, y_pred, mapping, x_test)
     report_path = out / "report.html"
     atomic_write_text(report_path, page)
     return {"html": report_path, "metrics": metrics_path}

@@ -63,3 +63,35 @@ class CosineDecay:
 
     def __repr__(self) -> str:
         return f"CosineDecay(total_steps={self.total_steps}, final_factor={self.final_factor})"
+
+
+#: The schedules known by name: ``make_schedule``, ``python -m nnlib train --schedule``.
+SCHEDULE_NAMES = ("constant", "step", "cosine")
+
+
+def make_schedule(
+    name: str, epochs: int, steps_per_epoch: int
+) -> StepDecay | CosineDecay | None:
+    r"""The schedule called ``name`` for a run of ``epochs`` epochs.
+
+    Schedules count optimizer steps (batches); ``steps_per_epoch`` (the number of
+    batches per epoch, ``ceil(N / batch_size)``) converts the epochs below into steps.
+    With :math:`E` = ``epochs`` and base rate :math:`\eta`:
+
+    - ``"constant"``: :math:`\eta` throughout (returns ``None``, no schedule).
+    - ``"step"``: tenfold smaller after every third of the run. With
+      :math:`s = \lceil E/3 \rceil`, epochs :math:`1..s` use :math:`\eta`, epochs
+      :math:`s+1..2s` use :math:`\eta/10`, later ones :math:`\eta/100`:
+      ``StepDecay(s * steps_per_epoch, gamma=0.1)``.
+    - ``"cosine"``: half a cosine from :math:`\eta` at the first step down to 0 at the
+      end of epoch :math:`E`: ``CosineDecay(E * steps_per_epoch)``.
+    """
+    epochs = check_positive_int(epochs, "epochs")
+    steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+    if name == "constant":
+        return None
+    if name == "step":
+        return StepDecay(math.ceil(epochs / 3) * steps_per_epoch, gamma=0.1)
+    if name == "cosine":
+        return CosineDecay(epochs * steps_per_epoch)
+    raise ValueError(f"schedule must be one of {SCHEDULE_NAMES}, got {name!r}")

@@ -49,16 +49,19 @@ DEFAULTS: dict[str, Any] = {
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
 
 
-def make_optimizer(name: str, lr: float) -> Optimizer:
-    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"rmsprop"`` or ``"adam"``."""
+def make_optimizer(name: str, lr: float, **options: Any) -> Optimizer:
+    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"rmsprop"`` or ``"adam"``.
+
+    ``options`` go to the optimizer, e.g. ``weight_decay=`` and ``schedule=``.
+    """
     if name == "sgd":
-        return SGD(lr)
+        return SGD(lr, **options)
     if name == "momentum":
-        return SGD(lr, momentum=0.9)
+        return SGD(lr, momentum=0.9, **options)
     if name == "rmsprop":
-        return RMSProp(lr)
+        return RMSProp(lr, **options)
     if name == "adam":
-        return Adam(lr)
+        return Adam(lr, **options)
     raise ValueError(f"optimizer must be one of {OPTIMIZER_NAMES}, got {name!r}")
 
 

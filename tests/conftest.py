@@ -1,20 +1,41 @@
-"""Fixtures shared by the tests of nnlib's core (kept deliberately small)."""
+"""Fixtures and helpers shared by the test files.
+
+Real data: ``nnlib`` finds EMNIST only where it is told (``NNLIB_EMNIST_PATH``, the
+emnist cache). When this repository has an offline copy beside it,
+``<repo>/../shared/data/emnist/emnist.zip``, importing this file points
+``NNLIB_EMNIST_PATH`` at it (unless the variable is already set), so the tests and the
+notebooks that nbval runs (their kernels inherit this process's environment) read it.
+
+``offline_zip`` is a real EMNIST archive (skipped locally, a failure on CI, when there
+is none); small archives for error tests are built in ``tmp_path`` from REAL images
+taken from it (``mnist_members``, ``make_zip``, ``small_zip``), then damaged on
+purpose. Nothing here invents data and calls it EMNIST.
+"""
 
 from __future__ import annotations
 
+import gzip
 import os
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nnlib import data
+from nnlib import download
+from nnlib.emnist import mapping_name, member_name
+from nnlib.idx import read_idx, write_idx
+
+UNREACHABLE_URL = "http://127.0.0.1:9/nothing-listens-here.zip"  # port 9: refused
 
 
 @pytest.fixture
 def toy_data() -> tuple[np.ndarray, np.ndarray]:
-    """A small 3-class problem, float32 inputs (48 samples, 6 features), for training tests.
+    """A small 3-class problem, float32 inputs (48 samples, 6 features), for training.
 
-    The label is the index of the largest of the first three features, so it is learnable.
+    The label is the index of the largest of the first three features, so it is
+    learnable.
     """
     gen = np.random.default_rng(7)
     x = gen.standard_normal((48, 6)).astype(np.float32)
@@ -22,46 +43,130 @@ def toy_data() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-# The emnist cache as the real HOME sees it (read at import: many tests swap HOME for an empty one).
-_EMNIST_CACHE = data.emnist_cache_path()
+# ------------------------------------------------------------------ real EMNIST
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+OFFLINE_COPY = REPOSITORY.parent / "shared" / "data" / "emnist" / "emnist.zip"
+"""Where this project keeps its offline copy of EMNIST: beside the repository."""
+
+OFFLINE_COPY_SHA256 = "d9a6ec99a35003205183e32bbc42e1871057c43a4157808125d454c27403eac3"
+"""SHA-256 of the offline partial copy (its MANIFEST.txt): tests that pin its contents
+run on exactly this file, wherever it lies."""
+
+if OFFLINE_COPY.is_file() and not os.environ.get(download.ENV_VAR):
+    os.environ[download.ENV_VAR] = str(OFFLINE_COPY)
+
+# Read at import: many tests swap HOME and unset the variable for their own run.
+_ARCHIVE_FROM_ENV = os.environ.get(download.ENV_VAR)
+_EMNIST_CACHE = download.emnist_cache_path()
 
 
 @pytest.fixture(scope="session")
 def offline_zip() -> str:
     """Path of a real EMNIST archive; skip locally, FAIL on CI, if there is none.
 
-    The offline copy ``../shared/data/emnist/emnist.zip`` when it is there (every developer's
-    machine and this project's CI), else the ``emnist`` package's cache (e.g. NIST's full archive,
-    downloaded by the GitHub Actions workflow). Tests using it hold for either copy; tests that pin
-    the offline copy's exact contents use ``shared_offline_copy``.
+    The file named by ``NNLIB_EMNIST_PATH`` (set above when the offline copy lies
+    beside the repository), else the ``emnist`` package's cache (e.g. NIST's full
+    archive, downloaded by the GitHub Actions workflow). Tests using it hold for any
+    real copy; tests that pin the offline copy's exact contents use
+    ``shared_offline_copy``.
     """
-    path = data.find_shared_copy() or (
-        _EMNIST_CACHE if os.path.isfile(_EMNIST_CACHE) else None
+    if _ARCHIVE_FROM_ENV and os.path.isfile(_ARCHIVE_FROM_ENV):
+        return _ARCHIVE_FROM_ENV
+    if os.path.isfile(_EMNIST_CACHE):
+        return _EMNIST_CACHE
+    message = (
+        f"no EMNIST archive: {download.ENV_VAR} is not set to a file and "
+        f"{download.EMNIST_CACHE_FILE} does not exist"
     )
-    if path is None:
-        message = (
-            f"no EMNIST archive: neither the offline copy {data.SHARED_COPY} (looked above "
-            f"{os.getcwd()} and above the nnlib package) nor {_EMNIST_CACHE}"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{message}; CI is set, so tests needing real data must not be skipped"
-            )
-        pytest.skip(message)
-    return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI is set: tests needing real data must run")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def offline_copy_beside_repository() -> Path:
+    """``<repo>/../shared/data/emnist/emnist.zip``, whether or not it exists."""
+    return OFFLINE_COPY
 
 
 @pytest.fixture(scope="session")
 def shared_offline_copy(offline_zip: str) -> str:
-    """The offline partial copy itself, for tests that pin its contents (see its MANIFEST.txt:
-    9,120 balanced training images, no letters, no bymerge training part, ...).
+    """The offline partial copy itself, for tests that pin its contents (its
+    MANIFEST.txt: 9,120 balanced training images, no letters, no bymerge training
+    part, ...).
 
-    Skipped, with that reason, when the archive found is another copy, such as NIST's complete one:
-    those facts are then simply not true, while every other data test still runs on it.
+    Skipped, with that reason, when the archive found is another file, such as NIST's
+    complete one: those facts are then simply not true, while every other data test
+    still runs on it.
     """
-    if offline_zip != data.find_shared_copy():
+    if download.file_sha256(offline_zip) != OFFLINE_COPY_SHA256:
         pytest.skip(
-            f"pins the contents of the offline partial copy {data.SHARED_COPY}; "
-            f"this machine has {offline_zip} instead"
+            f"pins the contents of the offline partial copy (SHA-256 "
+            f"{OFFLINE_COPY_SHA256[:12]}...); {offline_zip} is another file"
         )
     return offline_zip
+
+
+@pytest.fixture
+def isolated_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """An empty HOME (so an empty emnist cache), no NNLIB_EMNIST_PATH, and download
+    URLs that point at nothing, so no test can reach the internet by accident."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv(download.ENV_VAR, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(download, "download_urls", lambda: [UNREACHABLE_URL])
+    yield home
+
+
+def _raw_member(archive_path: str | Path, member: str) -> np.ndarray:
+    """A member of an archive as stored (NIST orientation), read independently."""
+    with zipfile.ZipFile(archive_path) as archive:
+        return read_idx(gzip.decompress(archive.read(member)))
+
+
+@pytest.fixture(scope="session")
+def mnist_members(offline_zip: str) -> dict[str, bytes]:
+    """Members (name -> bytes) of a small valid mnist archive: the first 60 train and
+    30 test samples of the real archive, as stored, and its mapping."""
+    members = {}
+    with zipfile.ZipFile(offline_zip) as archive:
+        members[mapping_name("mnist")] = archive.read(mapping_name("mnist"))
+    for usage, n in (("train", 60), ("test", 30)):
+        for content in ("images", "labels"):
+            name = member_name("mnist", usage, content)
+            array = _raw_member(offline_zip, name)[:n]
+            members[name] = gzip.compress(write_idx(array))
+    return members
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """Write ``members`` (name -> bytes) as a stored zip archive at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+@pytest.fixture
+def make_zip(tmp_path: Path) -> Callable[[str, dict[str, bytes]], Path]:
+    """``make_zip(name, members)``: a zip archive ``tmp_path / name`` of ``members``."""
+    return lambda name, members: write_zip(tmp_path / name, members)
+
+
+@pytest.fixture
+def small_zip(tmp_path: Path, mnist_members: dict[str, bytes]) -> Path:
+    """A valid archive holding 60 + 30 real mnist samples."""
+    return write_zip(tmp_path / "small" / "gzip.zip", mnist_members)
+
+
+@pytest.fixture(scope="session")
+def raw_member() -> Callable[[str | Path, str], np.ndarray]:
+    """``raw_member(archive, member)``: a member as stored, read without nnlib."""
+    return _raw_member

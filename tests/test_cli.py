@@ -1,10 +1,14 @@
-"""Tests for the command line ``python -m nnlib``: help, errors, train/resume/evaluate/tune."""
+"""Tests for the command line ``python -m nnlib``: help, errors, train/resume/evaluate/
+tune, run directories and what the commands print."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -13,23 +17,26 @@ import pytest
 
 matplotlib.use("Agg")
 
-from nnlib import Sequential, cli
+from nnlib import Sequential, _files, cli
+from nnlib.runlock import LOCK_NAME, RunLock
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
 
 
 @pytest.fixture(autouse=True)
 def show_tracebacks(monkeypatch):
-    """A bug in the command line must fail a test with its traceback, not as a one-line message."""
+    """A bug in the command line must fail a test with its traceback, not one line."""
     monkeypatch.setenv(TRACEBACK_ENV, "1")
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "nnlib", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env=env,
     )
 
@@ -49,14 +56,17 @@ def test_help_documents_every_option() -> None:
             "--patience",
             "--data",
             "--seed",
+            "--weight-decay",
+            "--schedule",
+            "new or empty",
         ],
-        "evaluate": ["--model", "--split", "--out", "--data"],
+        "evaluate": ["--model", "--split", "--out", "--data", "new or empty"],
         "tune": ["--search", "--trials", "--lr", "--optimizer", "--n-jobs", "--epochs"],
     }.items():
         result = run_cli(command, "--help")
         assert result.returncode == 0
         for option in options:
-            assert option in result.stdout, (command, option)
+            assert option in " ".join(result.stdout.split()), (command, option)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +78,15 @@ def test_help_documents_every_option() -> None:
             "--batch-size: must be an integer >= 1",
         ),
         (["train", "--out", "x", "--dropout", "1.5"], "--dropout: must be in [0, 1)"),
+        (
+            ["train", "--out", "x", "--weight-decay", "-1"],
+            "--weight-decay: must be a number >= 0",
+        ),
+        (["train", "--out", "x", "--schedule", "linear"], "invalid choice: 'linear'"),
+        (
+            ["train", "--out", "x", "--val-fraction", "0"],
+            "--val-fraction: must be in (0, 1)",
+        ),
         (["train", "--out", "x", "--split", "nope"], "invalid choice: 'nope'"),
         (["train"], "the following arguments are required: --out"),
         ([], "the following arguments are required"),
@@ -129,7 +148,7 @@ def test_train_writes_everything_then_resume_continues(
     ):
         assert (out / name).is_file(), name
     assert len(json.loads((out / "history.json").read_text())["epoch"]) == 2
-    # Training into a used directory without --resume is refused rather than overwriting it.
+    # Training into a used directory without --resume is refused, not overwriting it.
     assert (
         cli.main([*TRAIN, "--data", offline_zip, "--epochs", "2", "--out", str(out)])
         == 2
@@ -250,3 +269,256 @@ def test_tune_writes_results(offline_zip: str, tmp_path: Path) -> None:
     )
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results) == 2 and (tmp_path / "tuning.png").is_file()
+
+
+def test_two_processes_cannot_train_into_one_directory(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """Regression (issue 13.1): a second ``train`` on the same ``--out``, started while
+    the first was still in its first epoch, ran to the end; the run directory then held
+    the second run's config and the first run's weights. The second must be refused."""
+    out = tmp_path / "run"
+    first = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "nnlib", *TRAIN, "--data", offline_zip),
+            *("--epochs", "100", "--patience", "100", "--out", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        lock = out / LOCK_NAME
+        for _ in range(600):  # up to 60 s for the first process to start
+            if lock.is_file() and lock.read_text().endswith("\n"):
+                break
+            assert first.poll() is None, "the first run ended before taking the lock"
+            time.sleep(0.1)
+        second = run_cli(
+            *TRAIN, "--data", offline_zip, "--hidden", "16", "--out", str(out)
+        )
+        assert first.poll() is None, "the first run must still hold the directory"
+    finally:
+        first.kill()  # SIGKILL: its lock must not outlive it
+        first.wait()
+    assert second.returncode == 1
+    assert len(second.stderr.strip().splitlines()) == 1
+    assert f"{out} is in use by pid {first.pid} on " in second.stderr
+    assert "nnlib train" in second.stderr and "--epochs 100" in second.stderr
+    if (out / "config.json").exists():
+        assert json.loads((out / "config.json").read_text())["hidden"] == [32]
+    with RunLock(out):  # released when the first process was killed
+        pass
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "tune"])
+def test_empty_out_is_refused(command: str, tmp_path: Path, monkeypatch, capsys):
+    """Regression (issue 13.3): ``train --out ""`` wrote into the current directory,
+    ``evaluate --out ""`` and ``tune --out ""`` exited 0 and wrote nothing."""
+    monkeypatch.chdir(tmp_path)
+    argv = [command, "--out", "", "--limit", "30", "--no-download", "--hidden", "8"]
+    if command == "evaluate":
+        argv = [command, "--out", " ", "--model", "m.npz", "--no-download"]
+    assert cli.main(argv) == 2
+    assert "--out: must name a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_of_another_run_or_command_are_never_replaced(
+    offline_zip: str, tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13.3): ``evaluate --out`` into the training run replaced its
+    report.html and metrics.json; ``train --out`` into a directory holding someone's
+    model.npz and report.html (but no checkpoint) overwrote them."""
+    from nnlib import mlp
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    mlp(784, [8], 47, rng=0).save(ref / "model.npz")
+    (ref / "report.html").write_text("learning curves")
+    (ref / "metrics.json").write_text("{}")
+    before = {p.name: p.read_bytes() for p in ref.iterdir()}
+    evaluate = ["evaluate", "--model", str(ref / "model.npz"), "--data", offline_zip]
+    assert cli.main([*evaluate, "--out", str(ref)]) == 2
+    err = capsys.readouterr().err
+    assert f"{ref} is not empty (it holds metrics.json, model.npz, report.html)" in err
+    assert str(ref / "evaluation") in err
+    assert cli.main([*TRAIN, "--data", offline_zip, "--out", str(ref)]) == 2
+    assert "train starts a run only in a new or empty directory" in (
+        capsys.readouterr().err
+    )
+    assert {p.name: p.read_bytes() for p in ref.iterdir()} == before
+    # Beside the run, in a directory of its own, evaluate writes its report.
+    assert cli.main([*evaluate, "--out", str(ref / "evaluation")]) == 0
+    assert (ref / "evaluation" / "report.html").is_file()
+    assert cli.main([*evaluate, "--out", str(ref / "evaluation")]) == 2  # its own too
+
+
+def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
+    offline_zip: str, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A run stopped before its first checkpoint leaves only config.json: "nothing to
+    resume", so the same command must be able to start it again there."""
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out, real_fit = tmp_path / "run", cli.fit
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "1", "--out", str(out)]
+    monkeypatch.setattr(cli, "fit", interrupt)
+    assert cli.main(argv) == 130
+    assert "nothing to resume" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    monkeypatch.setattr(cli, "fit", real_fit)
+    assert cli.main(argv) == 0
+    assert (out / "report.html").is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_evaluate_refuses_a_named_pipe_instead_of_hanging(tmp_path: Path) -> None:
+    """Regression (issue 13.8): ``evaluate --model FIFO`` waited forever (no writer)."""
+    os.mkfifo(tmp_path / "model.npz")
+    result = run_cli(
+        "evaluate", "--model", str(tmp_path / "model.npz"), "--no-download", timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: --model {tmp_path / 'model.npz'} is not a regular file"
+    )
+
+
+def test_a_command_starts_by_removing_stale_temporary_files(
+    tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13.11): temporary files of a save killed by SIGKILL stayed in
+    the run directory for ever. Every command writing into --out removes stale ones
+    when it starts, even one that then fails (here: nothing to resume)."""
+    from nnlib._files import STALE_AFTER
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # its pid now names no process
+    gone = tmp_path / f".best.npz.{process.pid}-{_files._host_tag()}.abcd1234.tmp"
+    old = tmp_path / ".checkpoint.npz.x1y2z3w4.tmp"  # an older nnlib's name
+    live = tmp_path / f".history.json.{os.getpid()}-{_files._host_tag()}.abcd1234.tmp"
+    for path in (gone, old, live):
+        path.write_bytes(bytes(1000))
+    long_ago = time.time() - STALE_AFTER - 1
+    os.utime(old, (long_ago, long_ago))
+    assert cli.main(["train", "--out", str(tmp_path), "--resume"]) == 2
+    assert f"Removed 2 temporary file(s) left in {tmp_path}" in capsys.readouterr().out
+    assert sorted(tmp_path.iterdir()) == [live]
+
+
+@pytest.mark.parametrize(
+    "options, advice",
+    [
+        (["--limit", "47"], "the validation split is empty"),
+        (["--limit", "47", "--val-fraction", "0.9"], "the training split is empty"),
+    ],
+)
+def test_too_few_images_for_both_parts_says_which_option_to_change(
+    options: list[str], advice: str, offline_zip: str, tmp_path: Path, capsys
+) -> None:
+    """Regression (issue 13): ``train --limit 47`` failed with "validation_data: x is
+    empty"; say which option to change. (Too few images per class make a part empty:
+    each class gives round(val_fraction * its size) images to validation.)"""
+    argv = ["train", "--data", offline_zip, "--out", str(tmp_path / "run"), *options]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    change = "raise" if "validation" in advice else "lower"
+    assert advice in err and f"raise --limit or {change} --val-fraction" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_and_evaluate_print_the_same_summary_without_absolute_paths(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """Issue 11: both commands end with one block: test accuracy with its 95% Wilson
+    interval, macro-F1, the number of test images, and where the report is, relative
+    to the current directory. Given relative paths, nothing absolute is printed."""
+    from scipy.stats import binomtest
+
+    def run_here(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "nnlib", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    data_path = os.path.relpath(offline_zip, tmp_path)
+    train = run_here(*TRAIN, "--data", data_path, "--epochs", "1", "--out", "run")
+    evaluate = run_here(
+        "evaluate", "--model", "run/model.npz", "--data", data_path, "--out", "ev"
+    )
+    blocks = [out.splitlines()[-4:] for out in (train, evaluate)]
+    assert blocks[0][:3] == blocks[1][:3]
+    assert blocks[0][3] == f"Report         {Path('run', 'report.html')}"
+    assert blocks[1][3] == f"Report         {Path('ev', 'report.html')}"
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    n, accuracy = saved["n_test"], saved["accuracy"]
+    interval = binomtest(round(accuracy * n), n).proportion_ci(method="wilson")
+    assert blocks[0][:3] == [
+        f"Test accuracy  {accuracy:.4f}  (95% interval {interval.low:.4f} to "
+        f"{interval.high:.4f}, Wilson score)",
+        f"Macro-F1       {saved['macro']['f1-score']:.4f}",
+        f"Test images    {n:,}",
+    ]
+    for out in (train, evaluate):
+        assert str(tmp_path) not in out
+        assert not re.search(r"(^|[\s'\"(,])(/|[A-Za-z]:\\)\w", out, re.MULTILINE)
+
+
+def test_weight_decay_and_schedule_reach_the_optimizer_config_and_report(
+    offline_zip: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 9: ``train --weight-decay --schedule``. The schedule is set in epochs and
+    applied per batch: with --schedule step and 3 epochs the rate drops tenfold at the
+    start of epochs 2 and 3, which history.json records."""
+    from nnlib.schedules import StepDecay
+
+    used = []
+    real_fit = cli.fit
+
+    def spy(model, loss, optimizer, *args, **kwargs):
+        used.append(optimizer)
+        return real_fit(model, loss, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "fit", spy)
+    out = tmp_path / "run"
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "3", "--patience", "3"]
+    argv += ["--lr", "0.002", "--weight-decay", "0.001", "--schedule", "step"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    [optimizer] = used
+    steps_per_epoch = int(np.ceil(1350 / 64))  # ~1,350 of 1,500 images train; batch 64
+    assert optimizer.weight_decay == 0.001
+    assert isinstance(optimizer.schedule, StepDecay)
+    assert optimizer.schedule.step_size == steps_per_epoch
+    history = json.loads((out / "history.json").read_text())
+    assert history["learning_rate"] == pytest.approx([0.002, 0.0002, 0.00002])
+    config = json.loads((out / "config.json").read_text())
+    assert config["weight_decay"] == 0.001 and config["schedule"] == "step"
+    page = (out / "report.html").read_text()
+    assert "<td>weight_decay</td><td>0.001</td>" in page
+    assert "<td>schedule</td><td>step</td>" in page
+
+
+def test_a_config_from_before_weight_decay_and_schedule_resumes(
+    offline_zip: str, tmp_path: Path
+) -> None:
+    """config.json of runs started before --weight-decay/--schedule lacks both keys:
+    resume with no decay and a constant rate."""
+    out = tmp_path / "run"
+    argv = [*TRAIN, "--data", offline_zip, "--epochs", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    del config["weight_decay"], config["schedule"]
+    (out / "config.json").write_text(json.dumps(config))
+    resume = ["train", "--out", str(out), "--resume", "--epochs", "2"]
+    assert cli.main([*resume, "--no-progress"]) == 0
+    assert json.loads((out / "history.json").read_text())["learning_rate"] == [
+        0.001,
+        0.001,
+    ]

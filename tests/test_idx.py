@@ -46,7 +46,7 @@ def test_any_truncation_is_a_value_error(
 ) -> None:
     encoded = write_idx(array)
     cut = data.draw(st.integers(min_value=0, max_value=len(encoded) - 1))
-    # The library's own messages, not a ValueError that NumPy raises further down by accident.
+    # The library's own messages, not a ValueError NumPy raises further down by chance.
     with pytest.raises(
         ValueError,
         match=r"shorter than the 4-byte header|truncated IDX header|length mismatch",
@@ -122,3 +122,17 @@ def test_write_rejects_dtypes_without_an_idx_code(dtype: type) -> None:
 def test_read_rejects_non_bytes() -> None:
     with pytest.raises(TypeError, match="bytes or a binary file object"):
         read_idx("not bytes")  # type: ignore[arg-type]
+
+
+def test_read_idx_of_a_truncated_gzip_stream_is_a_value_error(tmp_path) -> None:
+    """Regression: a truncated ``gzip.open`` stream raised EOFError, and a corrupt one
+    BadGzipFile, instead of the ValueError documented for every damaged file."""
+    path = tmp_path / "labels.idx1.gz"
+    path.write_bytes(gzip.compress(write_idx(np.arange(200, dtype=np.uint8)))[:-12])
+    with (
+        gzip.open(path) as stream,
+        pytest.raises(ValueError, match="truncated or corrupt"),
+    ):
+        read_idx(stream)
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        read_idx(gzip.GzipFile(fileobj=io.BytesIO(b"\x1f\x8b\x08\x00garbage")))

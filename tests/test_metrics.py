@@ -2,10 +2,11 @@
 
 Three kinds of test:
 
-* a small example worked out by hand (the arithmetic is in the comments), so that a reader can
-  check each number with pencil and paper;
-* property tests: for random multi-class label arrays (including classes missing from
-  ``y_true``, from ``y_pred``, or from both) every function must agree with scikit-learn;
+* a small example worked out by hand (the arithmetic is in the comments), so that a
+  reader can check each number with pencil and paper;
+* property tests: for random multi-class label arrays (including classes missing
+  from ``y_true``, from ``y_pred``, or from both) every function must agree with
+  scikit-learn;
 * one test per input error, checking the message says what was wrong.
 """
 
@@ -22,18 +23,20 @@ from hypothesis import strategies as st
 
 from nnlib.metrics import (
     accuracy,
+    accuracy_interval,
     classification_report,
     confusion_matrix,
     f1_score,
+    per_class_scores,
     precision,
     recall,
 )
 
-# Our functions and scikit-learn compute the same ratios of integer counts, but the order of
-# floating-point operations (e.g. the summation in an average) may differ, which can change the
-# last bit or two of the result. rtol=1e-12 is ~4500 times machine epsilon (2.2e-16): loose
-# enough for that rounding, far too tight to hide any real mistake (which would change a ratio
-# of small integers by at least ~1e-3).
+# Our functions and scikit-learn compute the same ratios of integer counts, but the
+# order of floating-point operations (e.g. the summation in an average) may differ,
+# which can change the last bit or two of the result. rtol=1e-12 is ~4500 times machine
+# epsilon (2.2e-16): loose enough for that rounding, far too tight to hide any real
+# mistake (which would change a ratio of small integers by at least ~1e-3).
 RTOL = 1e-12
 
 AVERAGES = [None, "macro", "micro", "weighted"]
@@ -45,17 +48,18 @@ SCORES = [
 SCORE_IDS = ["precision", "recall", "f1_score"]
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Random label arrays
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @st.composite
 def label_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
     """Draw ``(y_true, y_pred, n_classes)`` with ``1 <= n_classes <= 12``.
 
-    ``y_true`` and ``y_pred`` each use a random subset of the classes, so some classes are
-    often absent from ``y_true`` (zero support), from ``y_pred`` (never predicted), or both.
+    ``y_true`` and ``y_pred`` each use a random subset of the classes, so some classes
+    are often absent from ``y_true`` (zero support), from ``y_pred`` (never predicted),
+    or both.
     """
     n_classes = draw(st.integers(1, 12))
     n_samples = draw(st.integers(1, 60))
@@ -72,12 +76,12 @@ def label_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def sklearn_kwargs(n_classes: int) -> dict[str, Any]:
-    """Make scikit-learn report every class 0..n_classes-1, as ours does, with 0 for 0/0."""
+    """Make scikit-learn report every class 0..n_classes-1, as ours does; 0/0 := 0."""
     return {"labels": np.arange(n_classes), "zero_division": 0}
 
 
 def assert_reports_equal(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
-    """Check two ``output_dict`` reports have the same keys, in order, and the same values."""
+    """Check two ``output_dict`` reports have the same keys, in order, and values."""
     assert list(ours) == list(theirs)
     for key, expected in theirs.items():
         if key == "accuracy":
@@ -89,9 +93,9 @@ def assert_reports_equal(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
         assert ours[key]["support"] == expected["support"]
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # A small example, worked out by hand
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 # 3 classes, 8 samples:
 #   sample:  0  1  2  3  4  5  6  7
@@ -124,8 +128,8 @@ F1 = [4 / 5, 2 / 5, 2 / 3]
 # micro (pooled counts): 5 TP out of 8 predictions / 8 true labels = 5/8 for all three
 # weighted (weights = support 3, 2, 3; total 8):
 #   precision (3*1 + 2*(1/3) + 3*(2/3)) / 8    = (3 + 2/3 + 2) / 8 = (17/3) / 8 = 17/24
-#   recall    (3*(2/3) + 2*(1/2) + 3*(2/3)) / 8 = (2 + 1 + 2) / 8 = 5/8  (= accuracy, always)
-#   f1        (3*(4/5) + 2*(2/5) + 3*(2/3)) / 8 = (12/5 + 4/5 + 2) / 8 = (26/5) / 8 = 13/20
+#   recall    (3*(2/3) + 2*(1/2) + 3*(2/3)) / 8 = (2 + 1 + 2) / 8 = 5/8  (= accuracy)
+#   f1        (3*(4/5) + 2*(2/5) + 3*(2/3)) / 8 = (12/5 + 4/5 + 2) / 8 = 13/20
 EXPECTED_AVERAGES = {
     "macro": (2 / 3, 11 / 18, 28 / 45),
     "micro": (5 / 8, 5 / 8, 5 / 8),
@@ -162,8 +166,8 @@ def test_hand_example_averages(average: str) -> None:
 
 
 def test_hand_example_with_a_class_absent_from_both_arrays() -> None:
-    # With n_classes=4, class 3 never occurs: its row and column of the confusion matrix are
-    # zero, all its scores are 0/0 := 0, and its support is 0.
+    # With n_classes=4, class 3 never occurs: its row and column of the confusion matrix
+    # are zero, all its scores are 0/0 := 0, and its support is 0.
     np.testing.assert_array_equal(
         confusion_matrix(Y_TRUE, Y_PRED, n_classes=4),
         [[2, 1, 0, 0], [0, 1, 1, 0], [0, 1, 2, 0], [0, 0, 0, 0]],
@@ -182,9 +186,9 @@ def test_hand_example_with_a_class_absent_from_both_arrays() -> None:
 
 
 def test_class_only_predicted_and_class_only_true() -> None:
-    # y_true = [0, 0, 2], y_pred = [0, 1, 0]: class 1 is predicted but never true; class 2 is
-    # true but never predicted.
-    #   confusion matrix rows: true 0 -> [1, 1, 0]; true 1 -> [0, 0, 0]; true 2 -> [1, 0, 0]
+    # y_true = [0, 0, 2], y_pred = [0, 1, 0]: class 1 is predicted but never true; class
+    # 2 is true but never predicted.
+    #   confusion matrix rows: true 0 [1, 1, 0]; true 1 [0, 0, 0]; true 2 [1, 0, 0]
     #   TP = [1, 0, 0], predicted = [2, 1, 0], support = [2, 0, 1]
     #   precision = [1/2, 0/1, 0/0 := 0];  recall = [1/2, 0/0 := 0, 0/1]
     #   f1 = 2TP / (support + predicted) = [2/4, 0/1, 0/1]
@@ -237,8 +241,9 @@ def test_hand_example_report_dict() -> None:
 def test_hand_example_report_text() -> None:
     text = classification_report(Y_TRUE, Y_PRED, target_names=["cat", "dog", "bird"])
     assert isinstance(text, str)
-    # The numbers above, rounded to 3 digits: 1/3 -> 0.333, 2/3 -> 0.667, 11/18 -> 0.611,
-    # 28/45 -> 0.622, 17/24 -> 0.708. Names are right-aligned to the width of "weighted avg".
+    # The numbers above, rounded to 3 digits: 1/3 -> 0.333, 2/3 -> 0.667, 11/18 ->
+    # 0.611, 28/45 -> 0.622, 17/24 -> 0.708. Names are right-aligned to the width of
+    # "weighted avg".
     expected = (
         "              precision    recall  f1-score   support\n"
         "\n"
@@ -254,7 +259,8 @@ def test_hand_example_report_text() -> None:
 
 
 def test_report_text_digits_and_long_names() -> None:
-    # A name longer than "weighted avg" widens the first column; digits=1 rounds 2/3 to 0.7.
+    # A name longer than "weighted avg" widens the first column; digits=1 rounds 2/3 to
+    # 0.7.
     names = ["a-very-long-class-name", "b", "c"]
     text = classification_report(Y_TRUE, Y_PRED, target_names=names, digits=1)
     lines = text.splitlines()
@@ -272,8 +278,9 @@ def test_report_defaults_class_names_to_indices() -> None:
 
 
 def test_report_with_more_target_names_than_observed_classes() -> None:
-    # Labels only go up to 2, so by default there are 3 classes and 4 names is an error whose
-    # message suggests the fix; with n_classes=4 the fourth class is reported as absent.
+    # Labels only go up to 2, so by default there are 3 classes and 4 names is an error
+    # whose message suggests the fix; with n_classes=4 the fourth class is reported as
+    # absent.
     names = ["a", "b", "c", "d"]
     with pytest.raises(
         ValueError, match=r"got 4 names; pass n_classes=4 if the last classes"
@@ -291,12 +298,13 @@ def test_report_with_more_target_names_than_observed_classes() -> None:
     np.testing.assert_allclose(report["macro avg"]["precision"], 1 / 2, rtol=RTOL)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Property tests against scikit-learn
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-# scikit-learn warns when its confusion matrix is 1×1, which happens here for n_classes=1.
+# scikit-learn warns when its confusion matrix is 1×1, which happens here for
+# n_classes=1.
 @pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")
 @given(label_pairs())
 @settings(max_examples=200, deadline=None)
@@ -381,21 +389,24 @@ def test_report_dict_matches_sklearn(data: tuple[np.ndarray, np.ndarray, int]) -
 def test_report_text_matches_sklearn(
     data: tuple[np.ndarray, np.ndarray, int], digits: int, prefix: str
 ) -> None:
-    # The names vary in length (so the width of the first column varies), and digits varies.
+    # The names vary in length (so the width of the first column varies), and digits
+    # varies.
     y_true, y_pred, n = data
     names = [f"{prefix}{k}" for k in range(n)]
     text = classification_report(
         y_true, y_pred, target_names=names, n_classes=n, digits=digits
     )
-    # The report must show each class name and its numbers, formatted to `digits` decimals,
-    # exactly as scikit-learn does. (Exact equality works because both compute each value with
-    # the same float operations; should that ever change, a value within 1e-16 of a rounding
-    # boundary could print differently -- compare the numbers with the dict test instead.)
+    # The report must show each class name and its numbers, formatted to `digits`
+    # decimals, exactly as scikit-learn does. (Exact equality works because both compute
+    # each value with the same float operations; should that ever change, a value within
+    # 1e-16 of a rounding boundary could print differently -- compare the numbers with
+    # the dict test instead.)
     expected = skm.classification_report(
         y_true, y_pred, target_names=names, digits=digits, **sklearn_kwargs(n)
     )
-    # Quirk: when no prediction is correct, scikit-learn's supports come out as floats and are
-    # printed as e.g. "1.0". Ours are always integers; turn its last column back into ints.
+    # Quirk: when no prediction is correct, scikit-learn's supports come out as floats
+    # and are printed as e.g. "1.0". Ours are always integers; turn its last column back
+    # into ints.
     expected = re.sub(
         r" +(\d+)\.0$", lambda m: f" {m[1]:>9}", expected, flags=re.MULTILINE
     )
@@ -418,8 +429,8 @@ def test_report_text_matches_sklearn(
     "dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint64]
 )
 def test_small_integer_dtypes_do_not_overflow(dtype: type[np.integer]) -> None:
-    # With 20 classes the cell index 20 * y_true + y_pred reaches 399, which overflows 8-bit
-    # integers unless the labels are widened first.
+    # With 20 classes the cell index 20 * y_true + y_pred reaches 399, which overflows
+    # 8-bit integers unless the labels are widened first.
     y_true = np.arange(20).astype(dtype)
     y_pred = y_true[::-1].copy()
     np.testing.assert_array_equal(
@@ -431,9 +442,9 @@ def test_small_integer_dtypes_do_not_overflow(dtype: type[np.integer]) -> None:
     )
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Input errors
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 ALL_FUNCTIONS = [
     accuracy,
@@ -467,25 +478,25 @@ def test_every_function_rejects_mismatched_lengths(func: Any) -> None:
             [0.0, 1.0, 2.0],
             [0, 1, 2],
             TypeError,
-            r"y_true must hold integer class labels, got dtype float64 \(cast with \.astype\(int\)",
+            r"y_true must hold integer class labels, got dtype float64 \(cast with",
         ),
         (
             [0, 1, 2],
             np.array([0, 1, 2], dtype=np.float32),
             TypeError,
-            r"y_pred must hold integer class labels, got dtype float32 \(cast with \.astype\(int\)",
+            r"y_pred must hold integer class labels, got dtype float32 \(cast with",
         ),
         (
             [True, False],
             [1, 0],
             TypeError,
-            r"y_true must hold integer class labels, got a boolean",
+            r"y_true must hold integer class labels, got dtype bool",
         ),
         (
             [1, 0],
             [True, False],
             TypeError,
-            r"y_pred must hold integer class labels, got a boolean",
+            r"y_pred must hold integer class labels, got dtype bool",
         ),
         (
             ["a", "b"],
@@ -517,13 +528,13 @@ def test_every_function_rejects_mismatched_lengths(func: Any) -> None:
             [0, -1, 2],
             [0, 1, 2],
             ValueError,
-            r"y_true must contain non-negative .* label -1 at index 1",
+            r"y_true must be in \[0, 3\), got label -1 at index 1",
         ),
         (
             [0, 1, 2],
             [0, 1, -3],
             ValueError,
-            r"y_pred must contain non-negative .* label -3 at index 2",
+            r"y_pred must be in \[0, 3\), got label -3 at index 2",
         ),
     ],
 )
@@ -540,19 +551,17 @@ def test_invalid_labels(
         (
             [0, 3, 1],
             [0, 1, 1],
-            r"y_true must contain labels in \[0, n_classes\) = \[0, 3\), "
-            r"got label 3 at index 1",
+            r"y_true must be in \[0, 3\), got label 3 at index 1",
         ),
         (
             [0, 1, 1],
             [0, 1, 5],
-            r"y_pred must contain labels in \[0, n_classes\) = \[0, 3\), "
-            r"got label 5 at index 2",
+            r"y_pred must be in \[0, 3\), got label 5 at index 2",
         ),
         (
             [-2, 1, 1],
             [0, 1, 1],
-            r"y_true must contain labels in .* got label -2 at index 0",
+            r"y_true must be in \[0, 3\), got label -2 at index 0",
         ),
     ],
 )
@@ -568,17 +577,17 @@ def test_labels_outside_n_classes(
 @pytest.mark.parametrize(
     ("n_classes", "error", "match"),
     [
-        (0, ValueError, r"n_classes must be an integer >= 1 or None, got 0"),
-        (-2, ValueError, r"n_classes must be an integer >= 1 or None, got -2"),
+        (0, ValueError, r"n_classes must be an integer >= 1, got 0"),
+        (-2, ValueError, r"n_classes must be an integer >= 1, got -2"),
         (
             3.0,
             TypeError,
-            r"n_classes must be an integer >= 1 or None, got 3\.0 of type float",
+            r"n_classes must be an integer >= 1, got 3\.0 of type float",
         ),
         (
             True,
             TypeError,
-            r"n_classes must be an integer >= 1 or None, got True of type bool",
+            r"n_classes must be an integer >= 1, got True of type bool",
         ),
     ],
 )
@@ -655,7 +664,7 @@ def test_summary_key_names_are_fine_in_text_report() -> None:
 
 
 def test_accuracy_does_not_build_a_confusion_matrix() -> None:
-    """One stray large label must not cost a K×K matrix (200000 would need ~300 GiB)."""
+    """One stray large label must not cost a K×K matrix (200000: ~300 GiB)."""
     import tracemalloc
 
     y_true, y_pred = np.array([0, 1, 2, 3]), np.array([0, 1, 3000, 3])
@@ -675,8 +684,9 @@ def test_accuracy_does_not_build_a_confusion_matrix() -> None:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_classification_report_with_labels_matches_sklearn(data) -> None:
-    """``labels=`` picks and orders the rows as in scikit-learn, including a micro-average row
-    when some sample's class is not among them (EMNIST letters: labels 1..26, no class 0)."""
+    """``labels=`` picks and orders the rows as in scikit-learn, including a micro
+    average row when some sample's class is not among them (EMNIST letters: labels
+    1..26, no class 0)."""
     n_classes = data.draw(st.integers(2, 6))
     n = data.draw(st.integers(1, 40))
     y_true = np.array(
@@ -716,8 +726,8 @@ def test_classification_report_with_labels_matches_sklearn(data) -> None:
                 ), (key, metric)
         else:
             assert ours[key] == pytest.approx(value, rel=1e-12)
-    # The text table has the same rows in the same order (scikit-learn prints support as a float
-    # when labels are given, so the texts themselves are not compared).
+    # The text table has the same rows in the same order (scikit-learn prints support as
+    # a float when labels are given, so the texts themselves are not compared).
     text = classification_report(
         y_true, y_pred, n_classes=n_classes, labels=labels, target_names=names
     )
@@ -726,11 +736,9 @@ def test_classification_report_with_labels_matches_sklearn(data) -> None:
     assert row_names == list(theirs)
 
 
-def test_classification_report_labels_may_name_a_class_absent_from_both_arrays() -> (
-    None
-):
-    """Without n_classes, a requested label above every seen one is a class of support 0, as in
-    scikit-learn (not an out-of-range error)."""
+def test_report_labels_may_name_a_class_absent_from_both_arrays() -> None:
+    """Without n_classes, a requested label above every seen one is a class of support
+    0, as in scikit-learn (not an out-of-range error)."""
     y_true, y_pred = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
     ours = classification_report(y_true, y_pred, labels=[0, 1, 2, 3], output_dict=True)
     theirs = skm.classification_report(
@@ -740,3 +748,89 @@ def test_classification_report_labels_may_name_a_class_absent_from_both_arrays()
     for key in ("macro avg", "weighted avg"):
         for metric in ("precision", "recall", "f1-score"):
             assert ours[key][metric] == pytest.approx(theirs[key][metric], rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# per_class_scores: the one function behind every per-class number
+# --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_per_class_scores_match_sklearn_for_any_labels(data) -> None:
+    """Per-class scores and both averages over any ordered subset of the classes equal
+    scikit-learn's ``precision_recall_fscore_support(labels=...)``."""
+    y_true, y_pred, n = data.draw(label_pairs())
+    labels = data.draw(
+        st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True)
+    )
+    scores = per_class_scores(confusion_matrix(y_true, y_pred, n_classes=n), labels)
+    theirs = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    for ours, expected in zip(scores, theirs, strict=True):
+        np.testing.assert_allclose(ours, expected, rtol=RTOL)
+    assert scores.support.dtype == np.int64
+    for average, ours in (("macro", scores.macro()), ("weighted", scores.weighted())):
+        p, r, f, _ = skm.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0
+        )
+        np.testing.assert_allclose(ours, (p, r, f), rtol=RTOL, atol=1e-15)
+
+
+def test_per_class_scores_by_hand() -> None:
+    scores = per_class_scores(CM)
+    np.testing.assert_allclose(scores.precision, PRECISION, rtol=RTOL)
+    np.testing.assert_allclose(scores.recall, RECALL, rtol=RTOL)
+    np.testing.assert_allclose(scores.f1, F1, rtol=RTOL)
+    np.testing.assert_array_equal(scores.support, [3, 2, 3])
+    np.testing.assert_allclose(scores.macro(), EXPECTED_AVERAGES["macro"], rtol=RTOL)
+    # Rows picked and ordered by `labels`; averages over those rows only.
+    picked = per_class_scores(CM, [2, 0])
+    np.testing.assert_allclose(picked.precision, [2 / 3, 1], rtol=RTOL)
+    np.testing.assert_allclose(picked.macro()[0], (2 / 3 + 1) / 2, rtol=RTOL)
+    # A class nobody belongs to has support 0: the weighted mean is 0, not NaN.
+    assert per_class_scores([[0, 3], [0, 0]], [0]).weighted() == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        ([0, 0], ValueError, r"labels must be distinct, got \[0, 0\]"),
+        ([], ValueError, r"labels must name at least one class"),
+        ([0, 5], ValueError, r"labels must be in \[0, 3\), got label 5 at index 1"),
+        ([0.0, 1.0], TypeError, r"labels must hold integer class labels"),
+    ],
+)
+def test_invalid_report_labels(
+    labels: list[Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        classification_report([0, 1, 2], [0, 2, 1], n_classes=3, labels=labels)
+
+
+def test_accuracy_interval_is_the_wilson_score_interval() -> None:
+    """Equal to SciPy's Wilson interval of a binomial proportion; near the normal
+    approximation a ± 1.96 sqrt(a(1-a)/N) for a large N; inside [0, 1] always."""
+    from scipy.stats import binomtest
+
+    for correct, n in [(320, 400), (10, 10), (0, 7), (5, 9), (16_123, 18_800)]:
+        scipy = binomtest(correct, n).proportion_ci(method="wilson")
+        ours = accuracy_interval(correct / n, n, z=1.959963984540054)
+        assert ours == pytest.approx((scipy.low, scipy.high), rel=1e-9, abs=1e-12)
+    low, high = accuracy_interval(0.8, 100_000)
+    assert (low, high) == pytest.approx((0.8 - 0.00248, 0.8 + 0.00248), abs=5e-5)
+    assert accuracy_interval(1.0, 10)[1] == 1.0 and accuracy_interval(1.0, 10)[0] < 1
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        accuracy_interval(0.5, 0)
+    with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]"):
+        accuracy_interval(1.5, 10)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from nnlib import metrics
+
+    result = doctest.testmod(metrics, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

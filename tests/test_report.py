@@ -11,7 +11,13 @@ import pytest
 
 from nnlib import History, metrics, mlp
 from nnlib.data import DataSource
-from nnlib.report import evaluation_metrics, most_confused_pairs, write_report
+from nnlib.report import (
+    evaluation_metrics,
+    most_confused_pairs,
+    source_revision,
+    summary,
+    write_report,
+)
 
 
 def test_most_confused_pairs_reads_off_diagonal_largest_first() -> None:
@@ -87,8 +93,9 @@ def test_write_report_is_self_contained(tmp_path: Path, complete: bool) -> None:
         x_test=images,
     )
     page = paths["html"].read_text()
-    # Four figures (curves, per-class bars, confusion matrix, misclassified), all embedded.
-    assert page.count('src="data:image/png;base64,') == 4
+    # Five figures (curves, per-class scores, confusion matrix, most confused pairs,
+    # misclassified), all embedded.
+    assert page.count('src="data:image/png;base64,') == 5
     assert not re.search(r'(src|href)="(https?:|/)', page), (
         "the report must not load anything"
     )
@@ -97,6 +104,8 @@ def test_write_report_is_self_contained(tmp_path: Path, complete: bool) -> None:
     document = json.loads(paths["metrics"].read_text())
     assert set(document) == {
         "title",
+        "task",
+        "run",
         "dataset",
         "model",
         "hyperparameters",
@@ -123,9 +132,8 @@ def test_write_report_without_history(tmp_path: Path) -> None:
         hyperparameters={},
     )
     page = paths["html"].read_text()
-    assert (
-        page.count("data:image/png;base64,") == 2
-    )  # per-class bars and confusion matrix
+    # per-class scores and confusion matrix (no images: no examples)
+    assert page.count("data:image/png;base64,") == 2
     assert json.loads(paths["metrics"].read_text())["history"] is None
 
 
@@ -142,8 +150,8 @@ def test_evaluation_metrics_cover_only_the_classes_of_the_mapping() -> None:
     assert perfect["macro"] == {"precision": 1.0, "recall": 1.0, "f1-score": 1.0}
     assert list(perfect["per_class"]) == list(LETTERS.values())  # no fake class "0"
     assert np.array_equal(perfect["confusion_matrix"], np.diag(np.bincount(y_true)[1:]))
-    # Imperfect predictions, some of them the unused label 0: identical to scikit-learn's
-    # metrics restricted to the real labels.
+    # Imperfect predictions, some of them the unused label 0: identical to
+    # scikit-learn's metrics restricted to the real labels.
     y_pred = np.where(rng.random(400) < 0.6, y_true, rng.integers(0, 27, 400))
     result = evaluation_metrics(y_true, y_pred, LETTERS)
     labels = sorted(LETTERS)
@@ -261,3 +269,229 @@ def test_partial_label_describes_the_data_actually_used(
         assert "training 1,000 of 124,800 images" in page
     if n_test == 100:
         assert "test 100 of 20,800 images" in page
+
+
+# ---------------------------------------------------------------- a report to hand over
+
+
+def _full_report(tmp_path: Path, **options) -> tuple[str, dict]:
+    """A 47-class report on made-up labels and images, with a history."""
+    rng = np.random.default_rng(6)
+    y_true, y_pred = _run(rng, n=600, n_classes=47)
+    mapping = dict(enumerate([*"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", *"abdefghnqrt"]))
+    history = History(
+        epoch=[1, 2, 3],
+        train_loss=[2.0, 1.0, 0.8],
+        train_accuracy=[0.5, 0.7, 0.75],
+        val_loss=[1.5, 1.1, 1.2],
+        val_accuracy=[0.6, 0.68, 0.67],
+        learning_rate=[1e-3] * 3,
+        epoch_time=[1.0] * 3,
+    )
+    hyperparameters = {
+        "split": "balanced",
+        "data": "/home/somebody/private/emnist.zip",
+        "hidden": [16],
+        "lr": 1e-3,
+        "batch_size": 128,
+        "seed": 7,
+    }
+    paths = write_report(
+        tmp_path / "run",
+        model=mlp(784, [16], 47, rng=0),
+        history=history,
+        y_true=y_true,
+        y_pred=y_pred,
+        mapping=mapping,
+        hyperparameters=hyperparameters,
+        source=DataSource(
+            path="/home/somebody/private/emnist.zip",
+            sha256="ab" * 32,
+            origin="environment",
+            train_complete=False,
+            test_complete=False,
+            n_train=9120,
+            n_test=600,
+            official_train=112800,
+            official_test=18800,
+        ),
+        x_test=rng.integers(0, 256, (600, 28, 28), dtype=np.uint8),
+        title="EMNIST balanced: training report",
+        **options,
+    )
+    return paths["html"].read_text(), json.loads(paths["metrics"].read_text())
+
+
+def test_report_header_says_what_was_run(tmp_path: Path) -> None:
+    """Issue 11: model, data (partial, with counts), seed, commit, date, accuracy with
+    its 95% interval, macro-F1 and a command that repeats the run, at the top."""
+    page, document = _full_report(tmp_path)
+    header = page[: page.index("<h2>")]
+    test = document["test"]
+    low, high = test["accuracy_95"]
+    assert (low, high) == metrics.accuracy_interval(test["accuracy"], 600)
+    for expected in (
+        "784 → 16 → 47 (Dense, ReLU), 13,359 parameters",  # 784*16+16 + 16*47+47
+        "partial, training 9,120 of 112,800 images; test 600 of 18,800 images",
+        "<dt>Seed</dt><dd>7</dd>",
+        f"<code>{source_revision()}</code>",
+        document["run"]["date"],
+        f"{test['accuracy']:.2%}",
+        f"{low:.1%} – {high:.1%}",
+        f"{test['macro']['f1-score']:.3f}",
+        "<span>python -m nnlib train</span> <span>--split balanced</span> "
+        "<span>--hidden 16</span>",
+    ):
+        assert expected in header, expected
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", document["run"]["date"])
+    assert document["run"]["seed"] == 7
+
+
+def test_report_shows_no_absolute_path(tmp_path: Path) -> None:
+    """The page and metrics.json name the data file, never the folders it is in."""
+    page, document = _full_report(tmp_path)
+    text = json.dumps(document)
+    for where in (page, text):
+        assert "/home/somebody" not in where and "private" not in where
+    assert "emnist.zip" in page and document["dataset"]["file"] == "emnist.zip"
+    assert str(tmp_path) not in page + text
+
+
+def test_report_images_are_sharp_sized_and_described(tmp_path: Path) -> None:
+    """Issue 10: PNGs of at least 150 dpi whose width/height attributes give their
+    logical size (100 CSS px per figure inch), each with alt text."""
+    import base64
+
+    page, _ = _full_report(tmp_path)
+    images = re.findall(r"<img ([^>]*)>", page)
+    assert len(images) == 5
+    for attributes in images:
+        alt = re.search(r'alt="([^"]+)"', attributes)
+        assert alt and len(alt.group(1)) > 20
+        width = int(re.search(r'width="(\d+)"', attributes).group(1))
+        height = int(re.search(r'height="(\d+)"', attributes).group(1))
+        png = base64.b64decode(re.search(r"base64,([^\"]+)", attributes).group(1))
+        natural = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])
+        assert natural[0] / width == pytest.approx(2, abs=0.01)  # 200 dpi
+        assert natural[1] / height == pytest.approx(2, abs=0.02)
+        assert width <= 750  # figures of at most 7.5 in
+
+
+def test_report_tables_are_compact_and_aligned(tmp_path: Path) -> None:
+    page, document = _full_report(tmp_path)
+    per_class = page[page.index("<h2>Per-class scores</h2>") : page.index("<h2>Conf")]
+    assert per_class.count("<table>") == 3  # 47 rows in three columns
+    assert per_class.count("<tr>") == 47 + 3
+    assert '<td class="num">' in per_class and 'class="num low"' in per_class
+    assert '<code class="hash">' + "ab" * 32 + "</code>" in page
+    pairs = page[page.index("<h3>Most confused pairs</h3>") :]
+    first = document["test"]["most_confused"][0]
+    assert f"<td>{first['true']}</td><td>{first['predicted']}</td>" in pairs
+    assert "Test images of the most confused pairs" in pairs  # the example images
+
+
+def test_source_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from nnlib import report
+
+    checkout = Path(report.__file__).resolve().parents[1]
+    if (checkout / ".git").exists():
+        described = subprocess.run(
+            ["git", "-C", str(checkout), "describe", "--always", "--dirty", "--tags"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert source_revision() == described
+    monkeypatch.setattr(subprocess, "run", _no_git)
+    assert source_revision() == "unknown"
+
+
+def _no_git(*args, **kwargs):
+    raise FileNotFoundError("git")
+
+
+def test_summary_lines(tmp_path: Path, monkeypatch) -> None:
+    """The block train and evaluate print: the report's numbers, the report's path
+    relative to the current directory (never where it lives on this machine)."""
+    _, document = _full_report(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    text = summary(document["test"], tmp_path / "run" / "report.html")
+    test = document["test"]
+    low, high = test["accuracy_95"]
+    assert text.splitlines() == [
+        f"Test accuracy  {test['accuracy']:.4f}  "
+        f"(95% interval {low:.4f} to {high:.4f}, Wilson score)",
+        f"Macro-F1       {test['macro']['f1-score']:.4f}",
+        "Test images    600",
+        f"Report         {Path('run', 'report.html')}",
+    ]
+
+
+# ------------------------------------------------------------------ regression
+
+
+def test_regression_report(tmp_path: Path) -> None:
+    """Issue 9: a regression run gets R², RMSE, MAE and MSE (equal to nnlib.metrics),
+    the predicted-vs-true and residual plot, and no classification tables."""
+    rng = np.random.default_rng(8)
+    y_true = rng.normal(150, 70, 89)
+    y_pred = y_true + rng.normal(0, 50, 89)
+    history = History(epoch=[1, 2], train_loss=[1.0, 0.6], val_loss=[1.1, 0.7])
+    paths = write_report(
+        tmp_path,
+        model=mlp(10, [8], 1, rng=0),
+        history=history,
+        y_true=y_true,
+        y_pred=y_pred,
+        hyperparameters={"lr": 0.01, "seed": 3},
+        source="scikit-learn's diabetes data set (442 patients, 10 features)",
+        task="regression",
+        title="Diabetes progression",
+    )
+    page = paths["html"].read_text()
+    test = json.loads(paths["metrics"].read_text())["test"]
+    assert test["r2"] == metrics.r2_score(y_true, y_pred)
+    assert test["mse"] == metrics.mean_squared_error(y_true, y_pred)
+    assert test["mae"] == metrics.mean_absolute_error(y_true, y_pred)
+    assert test["rmse"] == pytest.approx(np.sqrt(test["mse"]), rel=1e-12)
+    assert page.count("data:image/png;base64,") == 2  # learning curve, predictions
+    assert "residuals" in page and f"{test['r2']:.3f}" in page
+    assert "diabetes data set" in page
+    # no EMNIST command line for a regression run
+    for absent in ("Per-class", "Confusion", "accuracy", "Misclassified", "Reproduce"):
+        assert absent not in page
+    assert summary(test).startswith(f"Test R²        {test['r2']:.4f}")
+
+
+def test_regression_report_with_several_outputs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    y_true = rng.normal(size=(40, 2))
+    y_pred = y_true + rng.normal(scale=0.3, size=(40, 2))
+    paths = write_report(
+        tmp_path,
+        model=mlp(3, [4], 2, rng=0),
+        history=None,
+        y_true=y_true,
+        y_pred=y_pred,
+        hyperparameters={},
+        task="regression",
+    )
+    test = json.loads(paths["metrics"].read_text())["test"]
+    r2 = metrics.r2_score(y_true, y_pred, multioutput="raw_values")
+    np.testing.assert_allclose(test["per_output"]["r2"], r2, rtol=1e-12)
+    assert "output 1" in paths["html"].read_text()
+
+
+def test_report_task_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="task must be 'classification' or"):
+        write_report(
+            tmp_path,
+            model=mlp(3, [4], 2, rng=0),
+            history=None,
+            y_true=np.zeros(3),
+            y_pred=np.zeros(3),
+            hyperparameters={},
+            task="ranking",  # type: ignore[arg-type]
+        )

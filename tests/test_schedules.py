@@ -92,3 +92,40 @@ def test_bad_arguments_are_rejected_by_name(make, message):
     """Each bad schedule argument is a ValueError naming it."""
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_make_schedule_counts_epochs_in_batches():
+    """make_schedule(name, epochs, steps_per_epoch), as its docstring says, with E = 30
+    epochs of 7 batches: "step" gives 1 in epochs 1-10, 0.1 in 11-20, 0.01 in 21-30
+    (checked at each epoch's first and last batch); "cosine" falls from 1 at the first
+    batch to 0.5 half way (t = 105) and 0 at the end (t = 210); "constant" is None."""
+    from nnlib.schedules import make_schedule
+
+    step = make_schedule("step", 30, 7)
+    for epoch in range(1, 31):
+        expected = 0.1 ** ((epoch - 1) // 10)
+        first, last = (epoch - 1) * 7, epoch * 7 - 1
+        assert step(first) == pytest.approx(expected, rel=1e-12), epoch
+        assert step(last) == pytest.approx(expected, rel=1e-12), epoch
+    cosine = make_schedule("cosine", 30, 7)
+    assert [cosine(0), cosine(105), cosine(210)] == pytest.approx([1, 0.5, 0])
+    assert 0 < cosine(209) < 1e-4
+    assert make_schedule("constant", 30, 7) is None
+    assert make_schedule("step", 1, 5)(4) == 1  # one epoch: no drop within it
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("linear", 3, 7), "schedule must be one of ('constant', 'step', 'cosine')"),
+        (("step", 0, 7), "epochs"),
+        (("cosine", 3, 0), "steps_per_epoch"),
+    ],
+)
+def test_make_schedule_refuses_bad_arguments(args, message):
+    from nnlib.schedules import make_schedule
+
+    with pytest.raises(
+        ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        make_schedule(*args)

@@ -347,6 +347,34 @@ def check_links(
     return broken
 
 
+MIN_TEXT_PX = 9.0  # smallest figure text a reader can read, in CSS px
+
+
+def layout_problems(r: dict) -> list[str]:
+    """What a reader sees cut off or too small: at 1280 px nothing may be wider than its
+    box, figures keep text >= 9 CSS px and have alt text; at 390 px the page itself never
+    scrolls sideways (a wide equation or code block scrolls inside its own box)."""
+    bad: list[str] = []
+    desk, phone = r.get("desktop") or {}, r.get("phone") or {}
+    for key, what in (("codeWide", "code"), ("outputWide", "output"), ("mathWide", "equation")):
+        for e in desk.get(key, []):
+            bad.append(f"{what} {e['overflow']} px wider than its box at 1280 px: {e['text']!r}")
+    for f in desk.get("figures", []):
+        if f["textPx"] is not None and f["textPx"] < MIN_TEXT_PX:
+            bad.append(
+                f"figure {f['src']}: {f['natural']} px at {f['dpi']} dpi shown {f['shown']} px "
+                f"wide: 9 pt text becomes {f['textPx']} CSS px (< {MIN_TEXT_PX:g})"
+            )
+        if not f["alt"]:
+            bad.append(f"figure {f['src']} has no alt text")
+    if phone and phone["pageScrollWidth"] > phone["width"] + 1:
+        bad.append(
+            f"the page scrolls sideways at {phone['width']} px "
+            f"(content {phone['pageScrollWidth']} px wide)"
+        )
+    return bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -477,6 +505,8 @@ def main() -> int:
         bad += [f"math not typeset: {e!r}" for e in r.get("mathUnrendered", [])]
         bad += [f"math error text: {e!r}" for e in r.get("mathErrorText", [])]
         bad += [f"raw TeX in page text: {e!r}" for e in r.get("rawTex", [])]
+        cut = layout_problems(r)
+        bad += cut
         triage(r["consoleErrors"], "console error", warn, known)
         triage(r["pageErrors"], "page JS error", warn, known)
         if r.get("widgetViews", 0) > r.get("widgetsRendered", 0):
@@ -522,6 +552,7 @@ def main() -> int:
                 ),
                 str(len(broken)),
                 str(sum(known.values())),
+                str(len(cut)),
                 status,
             ]
         )
@@ -530,13 +561,13 @@ def main() -> int:
             0,
             [
                 page,
-                *[""] * 11,
+                *[""] * 12,
                 f"{'FAIL' if problems.get(page) else 'ok'} (redirect to {dest})",
             ],
         )
     for page in pages:
         if page not in redirects and page not in {r["path"] for r in results}:
-            rows.append([page, *[""] * 11, "FAIL (not built)"])
+            rows.append([page, *[""] * 12, "FAIL (not built)"])
 
     head = [
         "page",
@@ -551,6 +582,7 @@ def main() -> int:
         "req fail",
         "bad links",
         "known",
+        "layout",
         "status",
     ]
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
@@ -565,6 +597,8 @@ def main() -> int:
         "\nmath = typeset mjx-container elements; math err = MathJax errors + untypeset math + raw TeX;"
         "\nimg ok / code hl / sol folded / widgets = good/total; console = JS errors (warnings only);"
         "\nreq fail = failed local + off-machine requests; known = upstream issues, not failures (below)"
+        "\nlayout = cut off at 1280 px (code, output, equation), figure text < 9 px, no alt text,"
+        " sideways scrolling at 390 px"
     )
     for page in pages:
         if problems.get(page):

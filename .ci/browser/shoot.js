@@ -144,6 +144,63 @@ function measure() {
   };
 }
 
+// Runs inside the page: what a reader at this viewport width sees cut off or too small.
+async function layout() {
+  const label = (el) => (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 70);
+  const wider = (el) => el.scrollWidth > el.clientWidth + 1;
+  // Code a reader must scroll sideways to read (code cells, literal blocks, nnlib listings).
+  const codeWide = Array.from(document.querySelectorAll('article div.highlight pre'))
+    .filter((e) => !e.closest('.cell_output') && wider(e)).map((e) => ({
+      text: label(e), overflow: e.scrollWidth - e.clientWidth }));
+  // Outputs: text (wraps by the book's CSS) and HTML/markdown outputs such as tables.
+  const outputWide = Array.from(document.querySelectorAll(
+    'article .cell_output pre, article .cell_output .output > table, article .cell_output .text_html'))
+    .filter(wider).map((e) => ({ text: label(e), overflow: e.scrollWidth - e.clientWidth }));
+  // Display equations: MathJax's container is the box; the book's CSS lets it scroll.
+  const mathWide = Array.from(document.querySelectorAll('article mjx-container[display="true"]'))
+    .filter((e) => wider(e) || e.getBoundingClientRect().right >
+      (e.closest('.bd-article') || document.body).getBoundingClientRect().right + 1)
+    .map((e) => ({ text: (e.querySelector('mjx-assistive-mml') || e).textContent.trim().slice(0, 70),
+      overflow: e.scrollWidth - e.clientWidth }));
+
+  // Figures: the smallest text they can show. The book draws text of at least 9 pt at the
+  // PNG's own dpi (its pHYs chunk); shrunk to the displayed width that is
+  // 9 pt * dpi / 72 * (displayed / natural) CSS px.
+  async function pngDpi(src) {
+    try {
+      const buf = new Uint8Array(await (await fetch(src)).arrayBuffer());
+      for (let i = 8; i + 12 < buf.length && i < 4096; i++) {
+        if (buf[i] === 0x70 && buf[i + 1] === 0x48 && buf[i + 2] === 0x59 && buf[i + 3] === 0x73) {
+          const ppm = ((buf[i + 4] << 24) >>> 0) + (buf[i + 5] << 16) + (buf[i + 6] << 8) + buf[i + 7];
+          return buf[i + 12] === 1 ? ppm * 0.0254 : 72;
+        }
+      }
+    } catch (e) { /* not fetchable: unknown */ }
+    return 72;
+  }
+  const figures = [];
+  for (const img of document.querySelectorAll('article img')) {
+    if (!img.naturalWidth || img.closest('.bd-header, .navbar-brand, .sidebar-primary-items__start')) continue;
+    // A widget's last rendering (its static twin, with alt text, sits beside it).
+    if (img.closest('.jupyter-widgets, .widget-subarea, .widget-output')) continue;
+    const src = img.currentSrc || img.src;
+    const shown = img.getBoundingClientRect().width;
+    const dpi = /\.png(\?|$)/i.test(src) ? await pngDpi(src) : null;
+    const alt = (img.getAttribute('alt') || '').trim();
+    const fileName = src.split('/').pop();
+    figures.push({
+      src: fileName, natural: img.naturalWidth, shown: Math.round(shown), dpi: dpi && Math.round(dpi),
+      textPx: dpi ? +(9 * dpi / 72 * shown / img.naturalWidth).toFixed(1) : null,
+      alt: alt && alt !== src && !src.endsWith(alt) && !/\.(png|svg|jpe?g|gif)$/i.test(alt) ? alt : '',
+    });
+  }
+  return {
+    width: window.innerWidth,
+    pageScrollWidth: document.documentElement.scrollWidth,
+    codeWide, outputWide, mathWide, figures,
+  };
+}
+
 async function checkPage(context, base, page, cfg) {
   const res = {
     name: page.name, path: page.path, consoleErrors: [], pageErrors: [],
@@ -186,9 +243,16 @@ async function checkPage(context, base, page, cfg) {
       })),
     ]));
     Object.assign(res, await p.evaluate(measure));
-    const shot = path.join(cfg.outDir, page.name.replace(/[\\/]/g, '__').replace(/\.html$/, '') + '.png');
-    await p.screenshot({ path: shot, fullPage: true, timeout: cfg.timeoutMs });
-    res.screenshot = shot;
+    const stem = path.join(cfg.outDir, page.name.replace(/[\\/]/g, '__').replace(/\.html$/, ''));
+    res.desktop = await p.evaluate(layout);
+    await p.screenshot({ path: stem + '.png', fullPage: true, timeout: cfg.timeoutMs });
+    res.screenshot = stem + '.png';
+    // The same page on a phone (390 px, the width of a current iPhone in CSS px).
+    await p.setViewportSize({ width: 390, height: 844 });
+    await p.waitForTimeout(300);
+    res.phone = await p.evaluate(layout);
+    await p.screenshot({ path: stem + '.phone.png', fullPage: true, timeout: cfg.timeoutMs });
+    await p.setViewportSize({ width: 1280, height: 900 });
   } catch (e) {
     res.error = String(e && e.message || e).split('\n')[0];
   }

@@ -9,6 +9,12 @@ Examples::
         --out runs/balanced/evaluation
     python -m nnlib tune --split balanced --lr 3e-4 1e-3 3e-3 \\
         --optimizer sgd momentum adam --epochs 5 --n-jobs 2 --out runs/tune
+    python -m nnlib tune --split balanced --search random --trials 20 \\
+        --lr-range 1e-4:1e-2 --scheduler tcp://scheduler:8786 --out runs/tune-cluster
+
+Installed with pip, the same commands run as ``nnlib train ...``. ``tune`` runs its
+trials in local processes (``--n-jobs``) or on a Dask cluster (``--scheduler local``
+or the address of a running scheduler; see ``nnlib.tuning``).
 
 No command replaces a file it did not write: ``train --out`` starts a run only in a new
 or empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes
@@ -191,9 +197,14 @@ def _add_data_options(p: argparse.ArgumentParser, limit_part: str = "training") 
     )
 
 
+def _program_name() -> str:
+    """``nnlib`` when run as the installed command, else ``python -m nnlib``."""
+    return "nnlib" if Path(sys.argv[0]).stem == "nnlib" else "python -m nnlib"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m nnlib",
+        prog=_program_name(),
         description="Train, evaluate and tune nnlib models on EMNIST.",
     )
     commands = parser.add_subparsers(

@@ -97,10 +97,13 @@ def _read_history(archive: NpzReader) -> tuple[dict[str, Any], History]:
             f"{archive.path} was written by an older nnlib, before checkpoints held "
             "the callbacks' state: it cannot be resumed exactly; start the run again"
         )
+    # A damaged entry raises archive.error here, naming the file and the entry.
+    meta_text = archive.text("meta", max_chars=4096)
+    history_text = archive.text("history")
+    epoch = int(archive.array("epoch", (), kinds="iu"))
     try:
-        meta = json.loads(archive.text("meta", max_chars=4096))
-        history = History.from_json(archive.text("history"))
-        epoch = int(archive.array("epoch", (), kinds="iu"))
+        meta = json.loads(meta_text)
+        history = History.from_json(history_text)
         if meta["format"] != FORMAT or history.epoch[-1:] != [epoch]:
             raise ValueError(f"format {meta['format']!r}, epoch {epoch}")
     except (ValueError, KeyError, TypeError, RecursionError) as err:

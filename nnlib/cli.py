@@ -17,9 +17,10 @@ trials in local processes (``--n-jobs``) or on a Dask cluster (``--scheduler loc
 or the address of a running scheduler; see ``nnlib.tuning``).
 
 No command replaces a file it did not write: ``train --out`` starts a run only in a new
-or empty directory (and continues its own with ``--resume``), ``evaluate --out`` writes
-only into a new or empty directory; a command writing into a directory holds its lock
-(``nnlib.runlock``), so a second process on it stops with an error naming the first.
+or empty directory (and continues its own with ``--resume``), ``evaluate --out`` and
+``tune --out`` write only into a new or empty directory; a command writing into a
+directory holds its lock (``nnlib.runlock``), so a second process on it stops with an
+error naming the first.
 ``train`` and ``evaluate`` end with the same summary: test accuracy with its 95% Wilson
 score interval, macro-F1, the number of test images and where the report is.
 
@@ -202,7 +203,12 @@ def _program_name() -> str:
     return "nnlib" if Path(sys.argv[0]).stem == "nnlib" else "python -m nnlib"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, defaults: bool = True) -> argparse.ArgumentParser:
+    """The parser of all three commands.
+
+    ``defaults=False``: train's saved options (``CONFIG_KEYS``) default to None, so that
+    parsing tells which of them were typed, even with their default values.
+    """
     parser = _Parser(
         prog=_program_name(),
         description="Train, evaluate and tune nnlib models on EMNIST.",
@@ -308,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
+    if not defaults:
+        train.set_defaults(**dict.fromkeys(CONFIG_KEYS))
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -420,7 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed (>= 0) for the split and the trials (default: 0)",
     )
     tune.add_argument(
-        "--out", metavar="DIR", help="write results.json and tuning.png here"
+        "--out",
+        metavar="DIR",
+        help="write results.json and tuning.png into this new or empty directory "
+        "(hidden files aside), e.g. runs/tune",
     )
     return parser
 
@@ -504,8 +515,8 @@ def _prepare_out(args: argparse.Namespace) -> None:
     Temporary files left by a save that was killed are removed (see ``nnlib._files``).
     ``train`` starts in a new or empty directory (or one holding only the config of
     a run stopped in its first epoch) and continues its own run with ``--resume``;
-    ``evaluate`` writes into a new or empty directory. Hidden files (the lock,
-    ``.gitignore``) don't count.
+    ``evaluate`` and ``tune`` write into a new or empty directory. Hidden files (the
+    lock, ``.gitignore``) don't count.
     """
     if getattr(args, "out", None) is not None and Path(args.out).is_dir():
         removed = remove_stale_temporaries(args.out)
@@ -533,6 +544,12 @@ def _prepare_out(args: argparse.Namespace) -> None:
             out,
             "evaluate writes report.html and metrics.json only into a new or empty "
             f"directory (e.g. {out / 'evaluation'})",
+        )
+    elif args.command == "tune" and args.out is not None:
+        _refuse_files(
+            Path(args.out),
+            "tune writes results.json and tuning.png only into a new or empty "
+            "directory",
         )
 
 
@@ -650,6 +667,12 @@ def _train_defaults() -> dict[str, Any]:
     return vars(build_parser().parse_args(["train", "--out", "."]))
 
 
+def _typed_options(argv: Sequence[str]) -> set[str]:
+    """The keys of train's saved options typed in ``argv``, whatever their values."""
+    typed = vars(build_parser(defaults=False).parse_args(argv))
+    return {key for key in CONFIG_KEYS if typed.get(key) is not None}
+
+
 def _read_config(path: Path) -> dict[str, Any]:
     """A run's ``config.json``, checked by the parser that checks the command line.
 
@@ -692,12 +715,14 @@ def _resume(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], Histor
             f"{err}; start again with another --out (best.npz in {out} holds the "
             "best model so far)"
         ) from None
-    defaults = _train_defaults()
+    # An option typed with another value than the run's is ignored: say so, also
+    # when that value is the default (--hidden 512 256 on a run of --hidden 32).
     ignored = [
         "--" + key.replace("_", "-")
         for key in CONFIG_KEYS
         if key not in ("epochs", "data")
-        and getattr(args, key) not in (defaults[key], config[key])
+        and key in args.typed_options
+        and getattr(args, key) != config[key]
     ]
     if ignored:
         print(
@@ -1034,6 +1059,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
+        args.typed_options = _typed_options(argv)  # for train --resume
         with _run_lock(args, argv):
             _prepare_out(args)
             return COMMANDS[args.command](args)

@@ -51,8 +51,13 @@ def _pair(data: Any) -> tuple[Any, Any]:
     """``validation_data`` as ``(x_val, y_val)``, or a message saying what it is."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return data[0], data[1]
-    what = f"an array of shape {data.shape}" if hasattr(data, "shape") else repr(data)
-    raise TypeError(f"validation_data must be a pair (x_val, y_val), got {what:.80}")
+    if hasattr(data, "shape"):
+        what = f"an array of shape {data.shape}"
+    elif isinstance(data, (tuple, list)):  # its items' repr would fill the screen
+        what = f"a {type(data).__name__} of {len(data)} item(s)"
+    else:
+        what = f"{data!r:.80}"
+    raise TypeError(f"validation_data must be a pair (x_val, y_val), got {what}")
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a diverging model: NaN or inf loss

@@ -636,6 +636,22 @@ def test_resume_with_other_options_says_they_are_ignored(
     assert config["hidden"] == [32] and config["lr"] == 1e-3
 
 
+def test_resume_names_ignored_options_even_when_they_equal_the_defaults(
+    offline_zip, tmp_path, monkeypatch, capsys
+):
+    """``--resume --hidden 512 256`` on a run of ``--hidden 32`` was ignored silently:
+    512 256 is the default, so the value alone could not tell that it was typed."""
+    out = tmp_path / "run"
+    finished_run(offline_zip, out, monkeypatch)
+    capsys.readouterr()
+    argv = ["train", "--out", str(out), "--resume", "--no-progress"]
+    assert cli.main([*argv, "--hidden", "512", "256", "--lr=1e-3"]) == 0
+    err = capsys.readouterr().err
+    assert "ignoring --hidden" in err and len(err.strip().splitlines()) == 1
+    assert "--lr" not in err  # given, but the run's own value: nothing is ignored
+    assert json.loads((out / "config.json").read_text())["hidden"] == [32]
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -674,6 +690,20 @@ def test_an_option_added_later_gets_its_default_on_resume(
     monkeypatch.setattr(cli, "CONFIG_KEYS", (*cli.RUN_KEYS, "no_download"))
     assert cli.main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert json.loads((out / "config.json").read_text())["no_download"] is False
+
+
+def test_a_damaged_entry_is_reported_once_not_inside_itself(saved):
+    """A compressed history entry said "X is not a readable checkpoint (inconsistent
+    meta data or history: X is not a readable checkpoint (history.npy is ...))"."""
+    rewrite(saved, history=None)
+    with zipfile.ZipFile(saved, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("history.npy", b"anything")
+    with pytest.raises(ValueError) as info:
+        read_history(saved)
+    assert str(info.value) == (
+        f"{saved} is not a readable checkpoint (history.npy is compressed; nnlib's "
+        "files never are)"
+    )
 
 
 def test_a_zip_bomb_in_a_checkpoint_costs_neither_memory_nor_time(saved):

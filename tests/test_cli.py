@@ -573,6 +573,24 @@ def test_files_of_another_run_or_command_are_never_replaced(
     assert cli.main([*evaluate, "--out", str(ref / "evaluation")]) == 2  # its own too
 
 
+def test_tune_never_replaces_the_results_of_another_search(tmp_path: Path, capsys):
+    """A second ``tune --out DIR`` replaced the first one's results.json and
+    tuning.png: tune, like evaluate, writes only into a new or empty directory, and
+    refuses before loading any data."""
+    out = tmp_path / "tune"
+    out.mkdir()
+    (out / "results.json").write_text("[]")
+    (out / "tuning.png").write_bytes(b"first search")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    nowhere = str(tmp_path / "nowhere.zip")
+    argv = ["tune", "--data", nowhere, "--no-download", "--out", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{out} is not empty (it holds results.json, tuning.png)" in err
+    assert "tune writes results.json and tuning.png only into a new or empty" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
     offline_zip: str, tmp_path: Path, monkeypatch, capsys
 ) -> None:

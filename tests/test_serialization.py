@@ -186,16 +186,24 @@ def test_architecture_that_is_not_a_json_object_is_refused(architecture, tmp_pat
         Sequential.load(path)
 
 
-def test_object_arrays_are_never_unpickled(tmp_path):
-    """A file smuggling a pickled object is refused
-    (allow_pickle=False), not executed."""
+@pytest.mark.parametrize("entry", ["payload", "architecture", "0.W"])
+def test_object_arrays_are_never_unpickled(entry, tmp_path, monkeypatch):
+    """A file smuggling a pickled object is refused, never unpickled: as an extra
+    entry, and in place of the entries that a model file must have (the first of them
+    read, and a parameter the architecture asks for)."""
+    import pickle
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("something was unpickled")
+
+    monkeypatch.setattr(pickle, "loads", no_unpickling)
+    monkeypatch.setattr(pickle, "load", no_unpickling)
     path = tmp_path / "evil.npz"
-    np.savez(
-        path,
-        architecture=np.array("{}"),
-        sha256=np.array("0"),
-        payload=np.array([{"a": 1}], dtype=object),
-    )
+    mlp(4, [3], 2, rng=0).save(path)
+    with np.load(path) as stored:
+        entries = {name: stored[name] for name in stored.files}
+    entries[entry] = np.array([{"a": 1}], dtype=object)
+    np.savez(path, **entries)
     with pytest.raises(ValueError, match="is not a readable nnlib model file"):
         Sequential.load(path)
 

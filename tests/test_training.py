@@ -573,6 +573,28 @@ def test_validation_data_that_is_not_a_pair_is_a_clear_type_error(toy_data):
         )
 
 
+@pytest.mark.parametrize("wrong", ["one", "three"])
+def test_validation_data_of_the_wrong_length_is_described_in_one_line(wrong, toy_data):
+    """``validation_data=(x_val,)`` or ``(x_val, y_val, w)`` printed the arrays' repr,
+    cut at 80 characters and spread over several lines: say what it is instead."""
+    x, y = toy_data
+    data = (x,) if wrong == "one" else (x, y, y)
+    with pytest.raises(TypeError) as info:
+        quiet_fit(
+            mlp(6, [3], 3),
+            SoftmaxCrossEntropy(),
+            SGD(0.1),
+            x,
+            y,
+            epochs=1,
+            batch_size=8,
+            validation_data=data,
+        )
+    message = str(info.value)
+    assert "\n" not in message and "array(" not in message
+    assert message.endswith(f"got a tuple of {len(data)} item(s)")
+
+
 # -------------------------------------------------------------------- regression metric
 
 

@@ -268,6 +268,25 @@ def test_to_json_writes_the_file_it_returns(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
 
 
+def test_results_json_is_written_atomically(tmp_path, monkeypatch) -> None:
+    """A save that fails before its rename leaves the previous results.json as it was,
+    and no temporary file beside it."""
+    from nnlib.tuning import TuningResults
+
+    path = tmp_path / "results.json"
+    TuningResults([_trial(1e-3, 0.9, 0.3)]).to_json(path)
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="simulated"):
+        TuningResults([_trial(1e-2, 0.5, 0.7)]).to_json(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
 def test_tuning_computes_and_does_not_draw() -> None:
     """Regression (issue 12): ``TuningResults.save`` drew figures, so nnlib.tuning and
     nnlib.plots imported each other. The caller plots now."""

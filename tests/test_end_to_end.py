@@ -1,4 +1,4 @@
-"""A small network learns a real task end to end: EMNIST digits (the ``mnist`` split)."""
+"""A small network learns a real task end to end: EMNIST digits (``mnist`` split)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from nnlib.metrics import accuracy
 
 
 def test_mlp_learns_emnist_digits(offline_zip: str) -> None:
-    """One hidden layer, 3 epochs on 10,000 real training images: > 93% on the 10,000 test images.
+    """One hidden layer, 3 epochs on 10,000 real training images: > 93% on the 10,000
+    test images.
 
-    A model that learned nothing scores about 10%; a linear classifier on raw pixels about 90%.
+    A model that learned nothing scores about 10%; a linear classifier on raw pixels
+    about 90%.
     """
     data = load_emnist("mnist", path=offline_zip, verbose=False)
     x_train, y_train = data.x_train[:10_000], data.y_train[:10_000]

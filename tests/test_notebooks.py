@@ -163,8 +163,10 @@ def toc_problems(
 
 
 def _collect(check) -> list[str]:
+    paths = find_notebooks()
+    assert paths, f"no notebooks found under {BOOK}: nothing would be checked"
     problems = []
-    for path in find_notebooks():
+    for path in paths:
         problems += [
             f"{path.relative_to(ROOT)}: {p}" for p in check(load_notebook(path))
         ]
@@ -203,6 +205,7 @@ def test_a_cleared_output_is_noticed():
         for i, c in enumerate(nb["cells"])
         if c.get("cell_type") == "code" and c.get("outputs")
     ]
+    checked = 0
     for i in shown:
         cleared = json.loads(json.dumps(nb))
         cleared["cells"][i]["outputs"] = []
@@ -213,6 +216,23 @@ def test_a_cleared_output_is_noticed():
             or "nbval-ignore-output" in _tags(cleared["cells"][i])
         ):
             assert missing_output_problems(cleared), f"clearing cell {i} went unnoticed"
+            checked += 1
+    assert checked > 0, "no cell of 03_dense prints or plots: pick another chapter"
+
+
+def test_every_chapter_is_found():
+    """The checks in this file and in test_book_conventions.py loop over
+    ``find_notebooks()``: if it found nothing (a moved book folder, a wrong skip rule),
+    they would all pass, or be skipped as an empty parameter set, without checking a
+    single chapter."""
+    found = {p.resolve() for p in find_notebooks()}
+    listed = {
+        target.resolve()
+        for target in map(resolve_toc_entry, toc_files())
+        if target is not None and target.suffix == ".ipynb"
+    }
+    assert listed, "_toc.yml lists no notebook"
+    assert listed <= found, f"not found: {sorted(str(p) for p in listed - found)}"
 
 
 def test_toc_matches_files():

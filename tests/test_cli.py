@@ -251,15 +251,9 @@ def test_evaluate_rejects_model_for_another_split(
 # of the data set and bad options are reported before any training.
 
 
-def one_line_error(err: str) -> bool:
-    return (
-        len(err.strip().splitlines()) == 1
-        and err.startswith("error: ")
-        and "Traceback" not in err
-    )
-
-
-def test_diverging_run_is_a_one_line_error(offline_zip: str, tmp_path: Path) -> None:
+def test_diverging_run_is_a_one_line_error(
+    one_line_error, offline_zip: str, tmp_path: Path
+) -> None:
     """A learning rate far too large: exit 1 with one line that suggests a smaller --lr
     (no traceback, no numpy overflow warnings)."""
     result = subprocess.run(
@@ -296,7 +290,7 @@ def test_diverging_run_is_a_one_line_error(offline_zip: str, tmp_path: Path) -> 
 
 
 def test_a_loss_that_explodes_without_nan_is_a_one_line_error(
-    offline_zip: str, tmp_path: Path, capsys
+    one_line_error, offline_zip: str, tmp_path: Path, capsys
 ) -> None:
     """Issue 13.5: ``--lr 50 --optimizer adam`` drove the training loss to ~1e4, finite,
     and the run "succeeded" (exit 0, a report of 2.6% accuracy). Now it ends like a
@@ -313,7 +307,7 @@ def test_a_loss_that_explodes_without_nan_is_a_one_line_error(
 
 
 def test_unexpected_errors_are_one_line_with_a_traceback_switch(
-    monkeypatch, tmp_path, capsys
+    one_line_error, monkeypatch, tmp_path, capsys
 ) -> None:
     """A bug is reported in one line naming the switch that shows its traceback; the
     switch re-raises it; Ctrl-C outside training still exits with 130."""
@@ -354,7 +348,7 @@ def test_help_documents_the_epochs_default(capsys) -> None:
 
 
 def test_missing_training_part_is_reported_before_training(
-    shared_offline_copy, tmp_path, capsys
+    one_line_error, shared_offline_copy, tmp_path, capsys
 ) -> None:
     """The offline copy holds only the test part of bymerge: say so (and where to look)
     before building a model or creating the run directory."""
@@ -381,7 +375,7 @@ def test_missing_training_part_is_reported_before_training(
 
 
 def test_missing_test_part_is_reported_before_training(
-    offline_zip, tmp_path, monkeypatch, capsys
+    one_line_error, offline_zip, tmp_path, monkeypatch, capsys
 ) -> None:
     """An empty test set would only fail after training: train refuses it up front, and
     evaluate says what is missing."""
@@ -423,7 +417,9 @@ def test_missing_test_part_is_reported_before_training(
 
 
 @pytest.mark.parametrize("command", ["train", "tune"])
-def test_negative_seed_is_a_usage_error(command, tmp_path, capsys) -> None:
+def test_negative_seed_is_a_usage_error(
+    one_line_error, command, tmp_path, capsys
+) -> None:
     """--seed -1 is refused while parsing (exit 2, one line), before any data is
     loaded."""
     argv = [

@@ -3,7 +3,8 @@
 The text cites author-year (``bibtex_reference_style: author_year`` in ``_config.yml``);
 pybtex's stock styles label the list with numbers or alpha codes ([CATvS17]). This style
 labels every entry of the reference list with the same "Author, Year" / "Author and
-Author, Year" / "Author et al., Year" the reader saw in the text, sorted by author and year.
+Author, Year" / "Author et al., Year" the reader saw in the text, sorted by author and
+year.
 """
 
 from __future__ import annotations

@@ -760,7 +760,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if (out / CHECKPOINT).exists():
             raise UsageError(
-                f"{out} already holds a run: use --resume to continue it or another --out"
+                f"{out} already holds a run: "
+                "use --resume to continue it or another --out"
             )
         config = {k: getattr(args, k) for k in CONFIG_KEYS}
         config["epochs"] = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
@@ -812,7 +813,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         if (out / CHECKPOINT).exists():
             print(
-                f"\nInterrupted. The last complete epoch is saved in {out}; continue with:\n"
+                f"\nInterrupted. The last complete epoch is saved in {out}; "
+                "continue with:\n"
                 f"  python -m nnlib train --out {out} --resume",
                 file=sys.stderr,
             )
@@ -822,8 +824,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 130
-    # best.npz holds the best epoch's weights, also when that epoch came before a --resume
-    # (EarlyStopping can only restore weights it saw in this process).
+    # best.npz holds the best epoch's weights, also when that epoch came before a
+    # --resume (EarlyStopping can only restore weights it saw in this process).
     model = Sequential.load(out / "best.npz")
     model.save(out / "model.npz")
     atomic_write_text(out / "history.json", history.to_json())

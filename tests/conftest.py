@@ -15,6 +15,7 @@ purpose. Nothing here invents data and calls it EMNIST.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import zipfile
 from collections.abc import Callable, Iterator
@@ -23,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlib import download
-from nnlib.emnist import mapping_name, member_name
+from nnlib import Sequential, download
+from nnlib.emnist import EMNIST, load_emnist, mapping_name, member_name
 from nnlib.idx import read_idx, write_idx
 
 UNREACHABLE_URL = "http://127.0.0.1:9/nothing-listens-here.zip"  # port 9: refused
@@ -172,7 +173,7 @@ def raw_member() -> Callable[[str | Path, str], np.ndarray]:
     return _raw_member
 
 
-# ----------------------------------------------------------- added by CORE (helpers)
+# --------------------------------------------------------------- training problems
 @pytest.fixture
 def overfitting_problem() -> tuple[np.ndarray, ...]:
     """Random labels: training can memorise them, but the validation loss (on other
@@ -183,3 +184,54 @@ def overfitting_problem() -> tuple[np.ndarray, ...]:
     x, y = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 3, 32)
     x_val = rng.standard_normal((32, 5)).astype(np.float32)
     return x, y, x_val, rng.integers(0, 3, 32)
+
+
+# ---------------------------------------------------- real EMNIST splits, loaded once
+@pytest.fixture(scope="session")
+def mnist(offline_zip: str) -> EMNIST:
+    """The ``mnist`` split of the real archive (read once per test process)."""
+    return load_emnist("mnist", path=offline_zip, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def balanced(offline_zip: str) -> EMNIST:
+    """The ``balanced`` split of the real archive (read once per test process)."""
+    return load_emnist("balanced", path=offline_zip, verbose=False)
+
+
+# ---------------------------------------- small helpers, as fixtures of the same name
+# (a test asks for ``one_line_error`` and calls it; conftest.py is not imported by name)
+
+
+def _one_line_error(err: str) -> bool:
+    return (
+        len(err.strip().splitlines()) == 1
+        and err.startswith("error: ")
+        and "Traceback" not in err
+    )
+
+
+@pytest.fixture(scope="session")
+def one_line_error() -> Callable[[str], bool]:
+    """``one_line_error(stderr)``: a command-line error is one line, "error: ...",
+    without a traceback."""
+    return _one_line_error
+
+
+@pytest.fixture(scope="session")
+def weights() -> Callable[[Sequential], list[np.ndarray]]:
+    """``weights(model)``: copies of every parameter's values, in order."""
+    return lambda model: [p.value.copy() for p in model.parameters()]
+
+
+@pytest.fixture(scope="session")
+def same_weights() -> Callable[[list[np.ndarray], list[np.ndarray]], bool]:
+    """``same_weights(a, b)``: two lists from ``weights`` are equal, bit for bit."""
+    return lambda a, b: all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+@pytest.fixture(scope="session")
+def sha256_of() -> Callable[[Path | str], str]:
+    """``sha256_of(path)``: the file's SHA-256, computed here with hashlib (not with
+    the ``nnlib.download`` code under test)."""
+    return lambda path: hashlib.sha256(Path(path).read_bytes()).hexdigest()

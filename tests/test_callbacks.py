@@ -307,14 +307,6 @@ def quiet_fit(model, x, y, val, **kwargs) -> History:
     )
 
 
-def weights(model: Sequential) -> list[np.ndarray]:
-    return [p.value.copy() for p in model.parameters()]
-
-
-def same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
-
-
 def test_checkpoint_continuing_a_history_keeps_the_earlier_best(
     overfitting_problem, tmp_path
 ):
@@ -366,7 +358,9 @@ def test_early_stopping_counts_the_epochs_waited_before_a_resume():
     assert early.best_epoch == 2
 
 
-def test_early_stopping_forgets_the_best_weights_of_an_earlier_fit(overfitting_problem):
+def test_early_stopping_forgets_the_best_weights_of_an_earlier_fit(
+    same_weights, weights, overfitting_problem
+):
     """Reused for a second fit (continuing the history) that never beats the earlier
     best, the callback must not put back weights it stored during the first fit."""
     x, y, x_val, y_val = overfitting_problem

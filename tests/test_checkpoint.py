@@ -351,22 +351,6 @@ def show_tracebacks(monkeypatch):
     monkeypatch.setenv(TRACEBACK_ENV, "1")
 
 
-def one_line_error(err: str) -> bool:
-    return (
-        len(err.strip().splitlines()) == 1
-        and err.startswith("error: ")
-        and "Traceback" not in err
-    )
-
-
-def weights(model: Sequential) -> list[np.ndarray]:
-    return [p.value.copy() for p in model.parameters()]
-
-
-def same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
-
-
 class Recorder(Callback):
     """Copies the weights (and the optimizer's step count) after every epoch."""
 
@@ -376,7 +360,7 @@ class Recorder(Callback):
         self.iterations: dict[int, int] = {}
 
     def on_epoch_end(self, epoch, history, model) -> bool:
-        self.weights[epoch] = weights(model)
+        self.weights[epoch] = [p.value.copy() for p in model.parameters()]
         if self.optimizer is not None:
             self.iterations[epoch] = self.optimizer.iterations
         return False
@@ -436,7 +420,7 @@ def set_first_val_loss(out: Path, value: float) -> None:
 
 
 def test_resume_continues_early_stopping_and_best_model(
-    offline_zip, tmp_path, monkeypatch, capsys
+    one_line_error, same_weights, weights, offline_zip, tmp_path, monkeypatch, capsys
 ) -> None:
     """After a resume, the earlier epochs count: a resumed epoch worse than the earlier
     best does not overwrite best.npz, and with patience 1 training stops after it."""
@@ -484,7 +468,7 @@ def test_resume_continues_early_stopping_and_best_model(
 
 @pytest.mark.parametrize("interrupt_after", [1, 2, 3])
 def test_interrupt_while_writing_checkpoint_files_resumes_consistently(
-    interrupt_after, offline_zip, tmp_path, monkeypatch
+    same_weights, weights, interrupt_after, offline_zip, tmp_path, monkeypatch
 ) -> None:
     """Ctrl-C right after the n-th file written after epoch 2 was replaced (best.npz,
     history.json, checkpoint.npz). The resumed run must start from weights,
@@ -663,7 +647,7 @@ def test_resume_names_ignored_options_even_when_they_equal_the_defaults(
     ids=["missing", "lr", "hidden", "empty"],
 )
 def test_a_bad_config_is_one_line_naming_the_file_and_the_key(
-    edit, message, offline_zip, tmp_path, monkeypatch, capsys
+    one_line_error, edit, message, offline_zip, tmp_path, monkeypatch, capsys
 ):
     """Issue 13.10: a config.json missing a key used to print "unexpected KeyError:
     'patience' (probably a bug in nnlib...)"; other bad values did not name the file."""

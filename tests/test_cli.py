@@ -246,22 +246,16 @@ def test_evaluate_rejects_model_for_another_split(
     assert "47 outputs but EMNIST mnist has 10 classes" in capsys.readouterr().err
 
 
-# ------------------------------------------------- moved from test_resume_fixes.py (CORE)
+# ------------------------------------------------------------------ one-line errors
 # Regression tests from review: errors of the command line are one line; missing parts
 # of the data set and bad options are reported before any training.
 
 
-def one_line_error(err: str) -> bool:
-    return (
-        len(err.strip().splitlines()) == 1
-        and err.startswith("error: ")
-        and "Traceback" not in err
-    )
-
-
-def test_diverging_run_is_a_one_line_error(offline_zip: str, tmp_path: Path) -> None:
-    """A learning rate far too large: exit 1 with one line that suggests a smaller --lr (no
-    traceback, no numpy overflow warnings)."""
+def test_diverging_run_is_a_one_line_error(
+    one_line_error, offline_zip: str, tmp_path: Path
+) -> None:
+    """A learning rate far too large: exit 1 with one line that suggests a smaller --lr
+    (no traceback, no numpy overflow warnings)."""
     result = subprocess.run(
         [
             sys.executable,
@@ -296,7 +290,7 @@ def test_diverging_run_is_a_one_line_error(offline_zip: str, tmp_path: Path) -> 
 
 
 def test_a_loss_that_explodes_without_nan_is_a_one_line_error(
-    offline_zip: str, tmp_path: Path, capsys
+    one_line_error, offline_zip: str, tmp_path: Path, capsys
 ) -> None:
     """Issue 13.5: ``--lr 50 --optimizer adam`` drove the training loss to ~1e4, finite,
     and the run "succeeded" (exit 0, a report of 2.6% accuracy). Now it ends like a
@@ -313,10 +307,10 @@ def test_a_loss_that_explodes_without_nan_is_a_one_line_error(
 
 
 def test_unexpected_errors_are_one_line_with_a_traceback_switch(
-    monkeypatch, tmp_path, capsys
+    one_line_error, monkeypatch, tmp_path, capsys
 ) -> None:
-    """A bug is reported in one line naming the switch that shows its traceback; the switch
-    re-raises it; Ctrl-C outside training still exits with 130."""
+    """A bug is reported in one line naming the switch that shows its traceback; the
+    switch re-raises it; Ctrl-C outside training still exits with 130."""
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -354,10 +348,10 @@ def test_help_documents_the_epochs_default(capsys) -> None:
 
 
 def test_missing_training_part_is_reported_before_training(
-    shared_offline_copy, tmp_path, capsys
+    one_line_error, shared_offline_copy, tmp_path, capsys
 ) -> None:
-    """The offline copy holds only the test part of bymerge: say so (and where to look) before
-    building a model or creating the run directory."""
+    """The offline copy holds only the test part of bymerge: say so (and where to look)
+    before building a model or creating the run directory."""
     offline_zip = shared_offline_copy
     out = tmp_path / "run"
     assert (
@@ -381,10 +375,10 @@ def test_missing_training_part_is_reported_before_training(
 
 
 def test_missing_test_part_is_reported_before_training(
-    offline_zip, tmp_path, monkeypatch, capsys
+    one_line_error, offline_zip, tmp_path, monkeypatch, capsys
 ) -> None:
-    """An empty test set would only fail after training: train refuses it up front, and evaluate
-    says what is missing."""
+    """An empty test set would only fail after training: train refuses it up front, and
+    evaluate says what is missing."""
     real_load = cli.data.load_emnist
 
     def load_without_test(*args, **kwargs):
@@ -423,8 +417,11 @@ def test_missing_test_part_is_reported_before_training(
 
 
 @pytest.mark.parametrize("command", ["train", "tune"])
-def test_negative_seed_is_a_usage_error(command, tmp_path, capsys) -> None:
-    """--seed -1 is refused while parsing (exit 2, one line), before any data is loaded."""
+def test_negative_seed_is_a_usage_error(
+    one_line_error, command, tmp_path, capsys
+) -> None:
+    """--seed -1 is refused while parsing (exit 2, one line), before any data is
+    loaded."""
     argv = [
         command,
         "--seed",

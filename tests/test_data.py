@@ -14,12 +14,7 @@ import numpy as np
 import pytest
 
 from nnlib import batching, data, download, emnist, preprocessing
-from nnlib.data import EMNIST, iterate_minibatches, load_emnist, to_float32
-
-
-@pytest.fixture(scope="module")
-def mnist(offline_zip: str) -> EMNIST:
-    return load_emnist("mnist", path=offline_zip, verbose=False)
+from nnlib.data import EMNIST, iterate_minibatches, to_float32
 
 
 def test_every_public_name_is_the_defining_modules_object() -> None:

@@ -67,10 +67,6 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         thread.join(timeout=5)
 
 
-def sha256_of(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 # ----------------------------------------------------------- where data comes from
 
 
@@ -173,7 +169,7 @@ def test_environment_variable_pointing_nowhere_is_an_error(
 
 
 def test_download_success_is_atomic(
-    small_zip: Path, http_root: tuple[Path, str]
+    sha256_of, small_zip: Path, http_root: tuple[Path, str]
 ) -> None:
     root, base = http_root
     (root / "gzip.zip").write_bytes(small_zip.read_bytes())
@@ -191,7 +187,7 @@ def test_download_success_is_atomic(
 
 
 def test_download_tries_the_next_url(
-    small_zip: Path, http_root: tuple[Path, str]
+    sha256_of, small_zip: Path, http_root: tuple[Path, str]
 ) -> None:
     root, base = http_root
     (root / "gzip.zip").write_bytes(small_zip.read_bytes())
@@ -213,7 +209,7 @@ def test_download_tries_the_next_url(
     ],
 )
 def test_bad_download_leaves_nothing_behind(
-    served: str, message: str, small_zip: Path, http_root: tuple[Path, str]
+    sha256_of, served: str, message: str, small_zip: Path, http_root: tuple[Path, str]
 ) -> None:
     root, base = http_root
     (root / "truncated.zip").write_bytes(small_zip.read_bytes()[:5000])
@@ -229,7 +225,7 @@ def test_bad_download_leaves_nothing_behind(
 
 
 def test_a_failed_download_keeps_the_previous_file(
-    small_zip: Path, http_root: tuple[Path, str]
+    sha256_of, small_zip: Path, http_root: tuple[Path, str]
 ) -> None:
     root, base = http_root
     (root / "truncated.zip").write_bytes(small_zip.read_bytes()[:5000])
@@ -259,6 +255,7 @@ def test_the_official_digest_is_required_by_default(
 
 
 def test_load_emnist_downloads_into_the_emnist_cache(
+    sha256_of,
     small_zip: Path,
     http_root: tuple[Path, str],
     tmp_path: Path,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
 import os
 import struct
 import zipfile
@@ -37,20 +36,6 @@ pytestmark = pytest.mark.usefixtures("isolated_environment")
 
 MakeZip = Callable[[str, dict[str, bytes]], Path]
 RawMember = Callable[[str | Path, str], np.ndarray]
-
-
-@pytest.fixture(scope="session")
-def mnist(offline_zip: str) -> EMNIST:
-    return load_emnist("mnist", path=offline_zip, verbose=False)
-
-
-@pytest.fixture(scope="session")
-def balanced(offline_zip: str) -> EMNIST:
-    return load_emnist("balanced", path=offline_zip, verbose=False)
-
-
-def sha256_of(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # ------------------------------------------------------------------ the real data
@@ -158,7 +143,7 @@ def test_digits_are_upright(mnist: EMNIST) -> None:
     assert top_share(mean_image(7).T) < 0.5  # ... which the stored image is not
 
 
-def test_sha256_is_that_of_the_file(mnist: EMNIST, offline_zip: str) -> None:
+def test_sha256_is_that_of_the_file(sha256_of, mnist: EMNIST, offline_zip: str) -> None:
     assert mnist.source.sha256 == sha256_of(offline_zip)
     assert mnist.source.path == offline_zip and mnist.source.origin == "argument"
 

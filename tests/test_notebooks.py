@@ -3,10 +3,11 @@
 * every non-empty code cell was executed, top to bottom, in one fresh kernel
   (execution counts are exactly 1..N in cell order);
 * no cell has an error output unless it is tagged ``raises-exception``;
-* cells whose output the book shows have it stored: a cell tagged ``nbval-ignore-output``
-  (nbval does not compare it, and the HTML build does not re-execute), a cell that calls
-  ``plt.show()`` (an image) or ``print(`` (text). An executed cell with its outputs cleared would
-  otherwise pass nbval and leave an empty spot in the book;
+* cells whose output the book shows have it stored: a cell tagged
+  ``nbval-ignore-output`` (nbval does not compare it, and the HTML build does not
+  re-execute), a cell that calls ``plt.show()`` (an image) or ``print(`` (text). An
+  executed cell with its outputs cleared would otherwise pass nbval and leave an empty
+  spot in the book;
 * every notebook under book/ is listed in _toc.yml, and every _toc.yml entry exists.
 
 The helpers take paths so they can be pointed at other folders (e.g. in a scratch test).
@@ -81,15 +82,16 @@ def error_problems(nb: dict) -> list[str]:
 
 
 def missing_output_problems(nb: dict) -> list[str]:
-    """Cells whose output the book shows but which have none stored (see the module docstring)."""
+    """Cells whose output the book shows but which have none stored (see the module
+    docstring)."""
     problems = []
     for i, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code" or not _source(cell).strip():
             continue
         source, outputs = _source(cell), cell.get("outputs", [])
         kinds = {out.get("output_type") for out in outputs}
-        # a figure, or the widget that draws figures (interact cells; their static fallback
-        # figures are separate cells)
+        # a figure, or the widget that draws figures (interact cells; their static
+        # fallback figures are separate cells)
         images = any(
             {"image/png", "application/vnd.jupyter.widget-view+json"}
             & set(out.get("data", {}))
@@ -161,8 +163,10 @@ def toc_problems(
 
 
 def _collect(check) -> list[str]:
+    paths = find_notebooks()
+    assert paths, f"no notebooks found under {BOOK}: nothing would be checked"
     problems = []
-    for path in find_notebooks():
+    for path in paths:
         problems += [
             f"{path.relative_to(ROOT)}: {p}" for p in check(load_notebook(path))
         ]
@@ -192,7 +196,8 @@ def test_shown_outputs_are_stored():
 
 
 def test_a_cleared_output_is_noticed():
-    """The check above on a real chapter with one cell's outputs removed (a copy, in memory)."""
+    """The check above on a real chapter with one cell's outputs removed (a copy, in
+    memory)."""
     nb = load_notebook(BOOK / "03_dense.ipynb")
     assert not missing_output_problems(nb)
     shown = [
@@ -200,6 +205,7 @@ def test_a_cleared_output_is_noticed():
         for i, c in enumerate(nb["cells"])
         if c.get("cell_type") == "code" and c.get("outputs")
     ]
+    checked = 0
     for i in shown:
         cleared = json.loads(json.dumps(nb))
         cleared["cells"][i]["outputs"] = []
@@ -210,6 +216,23 @@ def test_a_cleared_output_is_noticed():
             or "nbval-ignore-output" in _tags(cleared["cells"][i])
         ):
             assert missing_output_problems(cleared), f"clearing cell {i} went unnoticed"
+            checked += 1
+    assert checked > 0, "no cell of 03_dense prints or plots: pick another chapter"
+
+
+def test_every_chapter_is_found():
+    """The checks in this file and in test_book_conventions.py loop over
+    ``find_notebooks()``: if it found nothing (a moved book folder, a wrong skip rule),
+    they would all pass, or be skipped as an empty parameter set, without checking a
+    single chapter."""
+    found = {p.resolve() for p in find_notebooks()}
+    listed = {
+        target.resolve()
+        for target in map(resolve_toc_entry, toc_files())
+        if target is not None and target.suffix == ".ipynb"
+    }
+    assert listed, "_toc.yml lists no notebook"
+    assert listed <= found, f"not found: {sorted(str(p) for p in listed - found)}"
 
 
 def test_toc_matches_files():

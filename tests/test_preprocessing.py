@@ -7,13 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnlib.emnist import EMNIST, load_emnist
+from nnlib.emnist import EMNIST
 from nnlib.preprocessing import to_float32, train_val_split
-
-
-@pytest.fixture(scope="module")
-def balanced(offline_zip: str) -> EMNIST:
-    return load_emnist("balanced", path=offline_zip, verbose=False)
 
 
 def test_to_float32() -> None:

@@ -742,3 +742,33 @@ def test_labels_beyond_the_outputs_fail_before_any_training(where, toy_data):
         np.array_equal(p.value, b)
         for p, b in zip(model.parameters(), before, strict=True)
     )
+
+
+# ------------------------------------------------------------------ real data
+
+
+def test_mlp_learns_emnist_digits(mnist) -> None:
+    """End to end on real data: one hidden layer, 3 epochs on 10,000 EMNIST digit
+    training images (``mnist`` split): > 93% on the 10,000 test images.
+
+    A model that learned nothing scores about 10%; a linear classifier on raw pixels
+    about 90%.
+    """
+    x_train, y_train = mnist.x_train[:10_000], mnist.y_train[:10_000]
+    model = mlp(784, [128], 10, rng=0)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(1e-3),
+        x_train,
+        y_train,
+        epochs=3,
+        batch_size=64,
+        rng=0,
+        progress=False,
+    )
+    assert history.train_loss[-1] < history.train_loss[0]
+    predicted = model.predict(mnist.x_test)
+    test_accuracy = float(np.mean(predicted == mnist.y_test))
+    assert test_accuracy > 0.93, test_accuracy
+    assert np.unique(predicted).size == 10  # every digit is predicted somewhere

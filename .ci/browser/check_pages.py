@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
 """Look at the built book in a real (headless) browser, fully offline.
 
-    python .ci/browser/check_pages.py [--build-dir _build/html] [--out _build/screenshots]
+    python .ci/browser/check_pages.py [--build-dir _build/html] \
+        [--out _build/screenshots]
 
-The first run does `npm ci --ignore-scripts` from .ci/browser/package.json (playwright-core
-and the CDN assets the pages load) into a cache outside the work tree: Sphinx would otherwise
-parse the ~1,500 .md files of a node_modules under the book's source dir (jupyter-book's
-only_build_toc_files does not exclude hidden folders such as .ci/).
+The first run does `npm ci --ignore-scripts` from .ci/browser/package.json
+(playwright-core and the CDN assets the pages load) into a cache outside the work tree:
+Sphinx would otherwise parse the ~1,500 .md files of a node_modules under the book's
+source dir (jupyter-book's only_build_toc_files does not exclude hidden folders such as
+.ci/).
 
-Serves the built HTML on 127.0.0.1 (random free port) and rewrites every CDN URL the pages
-use (MathJax 3, require.js, @jupyter-widgets/html-manager, ...) to /__cdn__/..., served
-from that node_modules. Debian's /usr/bin/chromium (driven by playwright-core in shoot.js)
-loads the index and every page in _toc.yml, waits for MathJax, saves a full-page screenshot
-per page and measures math, images, code cells, solutions, launch buttons, widgets, console
-errors, requests and links. Prints a table; exits 1 if any page has a broken internal link
-or unresolved reference, a missing image, a failed local request, a request that left the
-machine, or a math error; 2 if the check itself could not run.
+Serves the built HTML on 127.0.0.1 (random free port) and rewrites every CDN URL the
+pages use (MathJax 3, require.js, @jupyter-widgets/html-manager, ...) to /__cdn__/...,
+served from that node_modules. Debian's /usr/bin/chromium (driven by playwright-core in
+shoot.js) loads the index and every page in _toc.yml at 1280 and at 390 px, waits for
+MathJax, saves a full-page screenshot per page and measures math, images, code cells,
+solutions, launch buttons, widgets, console errors, requests, links and layout. Prints a
+table; exits 1 if any page has a broken internal link or unresolved reference, a missing
+image, a failed local request, a request that left the machine, a math error, or a
+layout problem (see `layout_problems`); 2 if the check itself could not run.
 Python standard library only (PyYAML is used for _toc.yml when available).
 """
 
@@ -58,13 +61,14 @@ CDNJS = {
 }
 SCRIPT_OR_LINK = re.compile(r"<(?:script|link)\b[^>]*>", re.I)
 INTEGRITY = re.compile(r"\s+integrity=(\"[^\"]*\"|'[^']*')", re.I)
-# Failures that also happen on the published site, caused by upstream packages rather than by
-# the book: reported as warnings, not failures. (regex on the message, explanation)
+# Failures that also happen on the published site, caused by upstream packages rather
+# than by the book: reported as warnings, not failures.
+# (regex on the message, explanation)
 KNOWN_UPSTREAM = [
     (
         r"/@jupyter-widgets/html-manager/dist/[0-9a-f]+\.(woff2?|ttf|eot|svg)\b",
-        "html-manager 1.0.6 embed-amd.js requests its Font Awesome fonts relative to the page URL "
-        "(404 on the live site too; only widget icons are affected)",
+        "html-manager 1.0.6 embed-amd.js requests its Font Awesome fonts relative to "
+        "the page URL (404 on the live site too; only widget icons are affected)",
     ),
     (
         r"Failed to load resource: the server responded with a status of 404",
@@ -76,8 +80,8 @@ KNOWN_UPSTREAM = [
     ),
     (
         r"reading 'Queue'",
-        "html-manager calls the MathJax 2 API MathJax.Hub.Queue, absent in MathJax 3: math inside widget "
-        "labels is not typeset",
+        "html-manager calls the MathJax 2 API MathJax.Hub.Queue, absent in MathJax 3: "
+        "math inside widget labels is not typeset",
     ),
     (
         r"Got invalid theme mode",
@@ -98,8 +102,8 @@ def rewrite_html(text: str) -> str:
     for cdn, local in CDN_PREFIXES.items():
         text = text.replace(cdn, local)
 
-    # SRI hashes pin the CDN's exact bytes (cdnjs ships a minified require.min.js, npm does
-    # not), so drop them on the tags that now point at the local copies.
+    # SRI hashes pin the CDN's exact bytes (cdnjs ships a minified require.min.js, npm
+    # does not), so drop them on the tags that now point at the local copies.
     def strip(m: re.Match) -> str:
         tag = m.group(0)
         return INTEGRITY.sub("", tag) if "/__cdn__/" in tag else tag
@@ -108,7 +112,8 @@ def rewrite_html(text: str) -> str:
 
 
 def version_ok(installed: str, wanted: str) -> bool:
-    """Does an installed npm version satisfy the version part of a CDN URL ("3", "1.0.6", "^2.0.0")?"""
+    """Does an installed npm version satisfy the version part of a CDN URL ("3",
+    "1.0.6", "^2.0.0")?"""
     wanted = wanted.strip()
     if not wanted or wanted == "latest":
         return True
@@ -131,7 +136,8 @@ def resolve_cdn(path: str) -> tuple[Path | None, str]:
         if len(parts) < 3 or parts[0] not in CDNJS:
             return (
                 None,
-                f"cdnjs library {parts[:1]} is not mirrored: add it to CDNJS in check_pages.py",
+                f"cdnjs library {parts[:1]} is not mirrored: "
+                "add it to CDNJS in check_pages.py",
             )
         name, files = CDNJS[parts[0]]
         wanted, tail = parts[1], [files.get("/".join(parts[2:]), "/".join(parts[2:]))]
@@ -163,14 +169,16 @@ def resolve_cdn(path: str) -> tuple[Path | None, str]:
 
 
 def find_node_modules(install: bool) -> Path | None:
-    """node_modules for package-lock.json: $BOOK_BROWSER_NODE_MODULES, .ci/browser/node_modules
-    (npm ci run by hand), or a cache keyed by the lock file's hash (installed here if missing)."""
+    """node_modules for package-lock.json: $BOOK_BROWSER_NODE_MODULES,
+    .ci/browser/node_modules (npm ci run by hand), or a cache keyed by the lock file's
+    hash (installed here if missing)."""
     if os.environ.get("BOOK_BROWSER_NODE_MODULES"):
         return Path(os.environ["BOOK_BROWSER_NODE_MODULES"]).resolve()
     if (HERE / "node_modules" / "playwright-core").is_dir():
         print(
-            "warning: using .ci/browser/node_modules; `jupyter-book build .` will parse its .md "
-            "files unless _config.yml excludes .ci (delete it to use the cache instead)",
+            "warning: using .ci/browser/node_modules; `jupyter-book build .` will "
+            "parse its .md files unless _config.yml excludes .ci (delete it to use the "
+            "cache instead)",
             file=sys.stderr,
         )
         return HERE / "node_modules"
@@ -308,7 +316,8 @@ def static_ids(file: Path) -> frozenset[str]:
 def triage(
     items: list[str], label: str, into: list[str], known: dict[str, int]
 ) -> None:
-    """Append each distinct item to `into`, or count it in `known` if KNOWN_UPSTREAM explains it."""
+    """Append each distinct item to `into`, or count it in `known` if KNOWN_UPSTREAM
+    explains it."""
     for item in dict.fromkeys(items):
         why = next((w for pat, w in KNOWN_UPSTREAM if re.search(pat, item)), None)
         if why:
@@ -325,7 +334,8 @@ def check_links(
     for link in res.get("links", []):
         href = link["href"]
         if not href.startswith(base) or href in seen:
-            continue  # external (not checked offline), mailto:, javascript:, or already checked
+            # external (not checked offline), mailto:, javascript:, or already checked
+            continue
         seen.add(href)
         u = urllib.parse.urlsplit(href)
         path = urllib.parse.unquote(u.path)
@@ -351,19 +361,25 @@ MIN_TEXT_PX = 9.0  # smallest figure text a reader can read, in CSS px
 
 
 def layout_problems(r: dict) -> list[str]:
-    """What a reader sees cut off or too small: at 1280 px nothing may be wider than its
-    box, figures keep text >= 9 CSS px and have alt text; at 390 px the page itself never
-    scrolls sideways (a wide equation or code block scrolls inside its own box)."""
+    """What a reader sees cut off or too small: at 1280 px nothing may be wider than
+    its box, figures keep text >= 9 CSS px and have alt text; at 390 px the page itself
+    never scrolls sideways (a wide equation or code block scrolls inside its own
+    box)."""
     bad: list[str] = []
     desk, phone = r.get("desktop") or {}, r.get("phone") or {}
-    for key, what in (("codeWide", "code"), ("outputWide", "output"), ("mathWide", "equation")):
+    wide = (("codeWide", "code"), ("outputWide", "output"), ("mathWide", "equation"))
+    for key, what in wide:
         for e in desk.get(key, []):
-            bad.append(f"{what} {e['overflow']} px wider than its box at 1280 px: {e['text']!r}")
+            bad.append(
+                f"{what} {e['overflow']} px wider than its box at 1280 px: "
+                f"{e['text']!r}"
+            )
     for f in desk.get("figures", []):
         if f["textPx"] is not None and f["textPx"] < MIN_TEXT_PX:
             bad.append(
-                f"figure {f['src']}: {f['natural']} px at {f['dpi']} dpi shown {f['shown']} px "
-                f"wide: 9 pt text becomes {f['textPx']} CSS px (< {MIN_TEXT_PX:g})"
+                f"figure {f['src']}: {f['natural']} px at {f['dpi']} dpi shown "
+                f"{f['shown']} px wide: 9 pt text becomes {f['textPx']} CSS px "
+                f"(< {MIN_TEXT_PX:g})"
             )
         if not f["alt"]:
             bad.append(f"figure {f['src']} has no alt text")
@@ -416,7 +432,8 @@ def main() -> int:
     NODE_MODULES = found
     if not Path(args.chromium).is_file():
         print(
-            f"error: no chromium at {args.chromium} (apt-get install chromium, or --chromium PATH)",
+            f"error: no chromium at {args.chromium} "
+            "(apt-get install chromium, or --chromium PATH)",
             file=sys.stderr,
         )
         return 2
@@ -492,7 +509,8 @@ def main() -> int:
         bad += [f"broken link: {b}" for b in broken]
         missing = [i["src"] for i in r.get("images", []) if not i["ok"]]
         bad += [f"image did not load: {s}" for s in missing]
-        # one entry per URL (Chromium reports a 404 both as a response and as a failed request)
+        # one entry per URL (Chromium reports a 404 both as a response and as a failed
+        # request)
         failed = list({f.rsplit(" (", 1)[0]: f for f in r["failedRequests"]}.values())
         triage(failed, "failed local request", bad, known)
         triage(
@@ -510,19 +528,18 @@ def main() -> int:
         triage(r["consoleErrors"], "console error", warn, known)
         triage(r["pageErrors"], "page JS error", warn, known)
         if r.get("widgetViews", 0) > r.get("widgetsRendered", 0):
+            unrendered = r["widgetViews"] - r["widgetsRendered"]
             warn.append(
-                f"{r['widgetViews'] - r['widgetsRendered']} of {r['widgetViews']} widget view(s) not rendered"
+                f"{unrendered} of {r['widgetViews']} widget view(s) not rendered"
             )
         if r.get("solutions", 0) > r.get("solutionsFolded", 0):
-            warn.append(
-                f"{r['solutions'] - r['solutionsFolded']} exercise solution(s) shown unfolded"
-            )
+            unfolded = r["solutions"] - r["solutionsFolded"]
+            warn.append(f"{unfolded} exercise solution(s) shown unfolded")
         if r.get("codeCells") and not r.get("launch"):
             warn.append("notebook page without launch buttons")
         if r.get("codeHighlighted", 0) < r.get("codeCells", 0):
-            warn.append(
-                f"{r['codeCells'] - r['codeHighlighted']} code cell(s) without syntax highlighting"
-            )
+            plain = r["codeCells"] - r["codeHighlighted"]
+            warn.append(f"{plain} code cell(s) without syntax highlighting")
         status = "FAIL" if bad else "ok"
         problems[page] += [f"(warning) {w}" for w in warn]
         problems[page] += [f"(known upstream, x{n}) {w}" for w, n in known.items()]
@@ -594,11 +611,14 @@ def main() -> int:
     for row in rows:
         print(fmt.format(*row).rstrip())
     print(
-        "\nmath = typeset mjx-container elements; math err = MathJax errors + untypeset math + raw TeX;"
-        "\nimg ok / code hl / sol folded / widgets = good/total; console = JS errors (warnings only);"
-        "\nreq fail = failed local + off-machine requests; known = upstream issues, not failures (below)"
-        "\nlayout = cut off at 1280 px (code, output, equation), figure text < 9 px, no alt text,"
-        " sideways scrolling at 390 px"
+        "\nmath = typeset mjx-container elements;"
+        " math err = MathJax errors + untypeset math + raw TeX;"
+        "\nimg ok / code hl / sol folded / widgets = good/total;"
+        " console = JS errors (warnings only);"
+        "\nreq fail = failed local + off-machine requests;"
+        " known = upstream issues, not failures (below)"
+        "\nlayout = cut off at 1280 px (code, output, equation), figure text < 9 px,"
+        " no alt text, sideways scrolling at 390 px"
     )
     for page in pages:
         if problems.get(page):

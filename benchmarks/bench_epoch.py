@@ -42,10 +42,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+import blas_env  # noqa: E402
+
+blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
+
+import numpy as np  # noqa: E402
 
 import common  # noqa: E402
 import proposals  # noqa: E402
@@ -611,7 +615,7 @@ def section_scaling(args, w: common.Workload, log: Tee, summary: list[str]) -> N
         ".png"
     )  # beside the text output, e.g. results/bench_epoch.png
     plot_scaling(rows, plot)
-    log(f"  plot saved to {plot}")
+    log(f"  plot saved to {common.shown(plot)}")
 
 
 def plot_scaling(rows: list[dict], path: Path) -> None:

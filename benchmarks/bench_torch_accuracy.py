@@ -28,10 +28,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+import blas_env  # noqa: E402
+
+blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
+
+import numpy as np  # noqa: E402
 
 import common  # noqa: E402
 from common import BATCH, DROPOUT, HIDDEN, LR, N_CLASSES, N_EVAL, torch  # noqa: E402

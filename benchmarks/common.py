@@ -17,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+import blas_env
 from nnlib import data as nndata
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 torch = None
 if not os.environ.get(
@@ -65,7 +68,7 @@ def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
             d.y_train[:n_train],
             d.x_test[:n_eval],
             d.y_test[:n_eval],
-            f"EMNIST balanced ({d.source.path})",
+            f"EMNIST balanced ({shown(d.source.path)})",
         )
     d = nndata.load_emnist("bymerge", download=False, verbose=False)
     x, y = d.x_test, d.y_test
@@ -77,10 +80,15 @@ def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
     x_train, y_train = x[:n_train], y[:n_train]
     x_eval, y_eval = x[len(x) - n_eval :], y[len(y) - n_eval :]
     desc = (
-        f"EMNIST bymerge test part ({d.source.path}, balanced split incomplete here): "
+        f"EMNIST bymerge test part ({shown(d.source.path)}, balanced split incomplete here): "
         f"train = images [0, {n_train:,}), eval = images [{len(x) - n_eval:,}, {len(x):,})"
     )
     return Workload(x_train, y_train, x_eval, y_eval, desc)
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the repository (results files name no user or host)."""
+    return os.path.relpath(path, REPO)
 
 
 def n_parameters(
@@ -145,19 +153,10 @@ def machine_line() -> str:
                     model = line.split(":", 1)[1].strip()
                     break
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    blas = "?"
-    with contextlib.suppress(Exception):
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(
-            f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '-')})"
-            for i in threadpool_info()
-            if i["user_api"] == "blas"
-        )
     tv = torch.__version__ if torch is not None else "not installed"
     return (
         f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f}; numpy {np.__version__} BLAS: {blas}; torch {tv}"
+        f"{load[2]:.2f}; numpy {np.__version__} {blas_env.kernel_line()}; torch {tv}"
     )
 
 

@@ -49,9 +49,8 @@ import blas_env  # noqa: E402
 
 blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
 
-import numpy as np  # noqa: E402
-
 import common  # noqa: E402
+import numpy as np  # noqa: E402
 import proposals  # noqa: E402
 import reference_numpy as ref  # noqa: E402
 from common import BATCH, DROPOUT, HIDDEN, LR, N_CLASSES, torch  # noqa: E402
@@ -812,6 +811,75 @@ def section_proposals(args, w: common.Workload, log: Tee, summary: list[str]) ->
         log(f"  {key[:26]:26s}" + "".join(f" {m:13.3f}" for m in meds))
 
 
+def section_parts(args, w: common.Workload, log: Tee, summary: list[str]) -> None:
+    """Adam and dropout variants alone: one epoch's worth of steps, interleaved rounds.
+
+    Less noisy than whole epochs: only the part that changes is timed. Adam: ``step``
+    over the model's six parameters, 882 steps (one epoch of 112,800 / 128), fixed
+    random gradients. Dropout: forward + backward of both dropout layers, 882 batches.
+    """
+    n_steps = math.ceil(args.samples / BATCH)
+    proposals.check()
+    log(
+        f"\n== Parts alone: Adam and dropout variants, {n_steps} steps (one epoch), "
+        f"1 thread, CPU s, {args.parts_repeats} interleaved rounds =="
+    )
+    model = nnlib.mlp(784, list(HIDDEN), N_CLASSES, dropout=DROPOUT, rng=0)
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        p.grad[...] = rng.standard_normal(p.grad.shape, dtype=np.float32) * 1e-2
+
+    def adam_run(cls: type[nnlib.Optimizer]) -> Prepared:
+        opt = cls(LR)
+
+        def run() -> None:
+            for _ in range(n_steps):
+                opt.step(model)
+
+        return run
+
+    adams = {
+        "Adam (nnlib)": nnlib.Adam,
+        "Float32Adam (bit-identical)": proposals.Float32Adam,
+        "BlockedAdam 32k (bit-identical)": proposals.BlockedAdam,
+        "BlockedAdam16k (bit-identical)": proposals.BlockedAdam16k,
+        "BlockedAdam128k (bit-identical)": proposals.BlockedAdam128k,
+        "BlockedAdam11 (float32 rounding)": proposals.BlockedAdam11,
+    }
+    xs = [rng.random((BATCH, h), dtype=np.float32) for h in HIDDEN]
+
+    def dropout_run(cls: type[nnlib.Dropout]) -> Prepared:
+        layers = [cls(DROPOUT, rng=i) for i in range(len(HIDDEN))]
+
+        def run() -> None:
+            for _ in range(n_steps):
+                for layer, x in zip(layers, xs, strict=True):
+                    layer.backward(layer.forward(x, training=True))
+
+        return run
+
+    dropouts = {
+        "Dropout (nnlib)": nnlib.Dropout,
+        "CastMaskDropout (bit-identical)": proposals.CastMaskDropout,
+        "FastDropout (raw bits)": proposals.FastDropout,
+    }
+    for title, group, make in (
+        ("Adam.step", adams, adam_run),
+        ("Dropout forward+backward", dropouts, dropout_run),
+    ):
+        impls = {n: (lambda c=c, mk=make: mk(c)) for n, c in group.items()}
+        with common.threads(1):
+            res = interleaved(impls, args.parts_repeats, log if args.verbose else None)
+        base = next(iter(res.values()))
+        log(f"  {title}: CPU s per epoch, median [min-max]; ratio to the library's")
+        for name, samples in res.items():
+            r, lo, hi = ratio_stats(samples, base, "cpu")
+            cpu = [x.cpu for x in samples]
+            log(f"    {name:34s} {common.fmt_stats(cpu)}  x{r:.3f} [{lo:.2f}-{hi:.2f}]")
+            if name != next(iter(res)):
+                summary.append(f"[parts] {title}: {name} x{r:.3f} of the library's")
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -828,7 +896,7 @@ def main() -> None:
         help="training samples per epoch (default 112,800)",
     )
     parser.add_argument(
-        "--sections", default="epoch,eval,profile,scaling,memory,proposals"
+        "--sections", default="epoch,eval,profile,scaling,memory,parts,proposals"
     )
     parser.add_argument(
         "--clock",
@@ -840,6 +908,7 @@ def main() -> None:
     parser.add_argument("--scaling-repeats", type=int, default=3)
     parser.add_argument("--profile-repeats", type=int, default=3)
     parser.add_argument("--memory-epochs", type=int, default=1)
+    parser.add_argument("--parts-repeats", type=int, default=7)
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the plain reference"
     )
@@ -869,6 +938,7 @@ def main() -> None:
         "profile",
         "scaling",
         "memory",
+        "parts",
         "proposals",
     }
     if unknown:
@@ -901,6 +971,7 @@ def main() -> None:
         "profile": section_profile,
         "scaling": section_scaling,
         "memory": section_memory,
+        "parts": section_parts,
         "proposals": section_proposals,
     }
     for name in sections:

@@ -35,9 +35,8 @@ import blas_env  # noqa: E402
 
 blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
 
-import numpy as np  # noqa: E402
-
 import common  # noqa: E402
+import numpy as np  # noqa: E402
 from common import BATCH, DROPOUT, HIDDEN, LR, N_CLASSES, N_EVAL, torch  # noqa: E402
 
 import nnlib  # noqa: E402

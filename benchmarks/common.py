@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import blas_env
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import blas_env
 from nnlib import data as nndata
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

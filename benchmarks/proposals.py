@@ -85,6 +85,67 @@ class BlockedAdam11(nnlib.Adam):
             w += s
 
 
+class Float32Adam(nnlib.Adam):
+    """``nnlib.Adam.update`` with its six scalars made ``np.float32`` once per step.
+
+    NumPy converts a Python float to the array's float32 on every operation (NEP 50: the
+    same value), so this is bit for bit the library's update; it only skips the
+    conversions (13 operations x 6 parameters x 882 steps per epoch).
+    """
+
+    def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
+        m, v, scratch = self._slots(p, "m", "v")
+        t, f = self.iterations, p.value.dtype.type
+        b1, b2, eps = f(self.beta1), f(self.beta2), f(self.eps)
+        one_b1, one_b2 = f(1.0 - self.beta1), f(1.0 - self.beta2)
+        step_size = f(lr / (1.0 - self.beta1**t))
+        inv_sqrt_bc2 = f(1.0 / math.sqrt(1.0 - self.beta2**t))
+        np.multiply(grad, one_b1, out=scratch)
+        m *= b1
+        m += scratch
+        np.multiply(grad, grad, out=scratch)
+        scratch *= one_b2
+        v *= b2
+        v += scratch
+        np.sqrt(v, out=scratch)
+        scratch *= inv_sqrt_bc2
+        scratch += eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        np.subtract(p.value, scratch, out=p.value)
+
+
+class BlockedAdam16k(BlockedAdam):
+    """``BlockedAdam`` with 16k-element blocks (64 kB per array: five fit in 1 MB L2)."""
+
+    block = 16_384
+
+
+class BlockedAdam128k(BlockedAdam):
+    """``BlockedAdam`` with 128k-element blocks (512 kB per array)."""
+
+    block = 131_072
+
+
+class CastMaskDropout(nnlib.Dropout):
+    """``Dropout.forward`` building the scaled mask as ``keep.astype(float32)`` then
+    ``*= 1/(1-p)`` in place, instead of ``keep * scale`` (a bool-times-float loop).
+
+    The same draws and the same values bit for bit (``1.0 * s`` is ``s``): a candidate
+    for the library.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.p == 0.0:
+            self._scaled_mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        mask = keep.astype(x.dtype)
+        mask *= x.dtype.type(1.0 / (1.0 - self.p))
+        self._scaled_mask = mask
+        return x * mask
+
+
 class FastDropout(nnlib.Dropout):
     """``Dropout.forward`` drawing the keep mask from raw random bits; identical masks.
 
@@ -141,12 +202,18 @@ class LeanSoftmaxCrossEntropy(nnlib.SoftmaxCrossEntropy):
 
 
 def patch_model(
-    model: nnlib.Sequential, *, dropout: bool = False, relu: bool = False
+    model: nnlib.Sequential,
+    *,
+    dropout: bool = False,
+    relu: bool = False,
+    cast_mask: bool = False,
 ) -> None:
     """Swap the classes of a model's layers in place (same state, patched methods)."""
     for layer in model.layers:
         if dropout and type(layer) is nnlib.Dropout:
             layer.__class__ = FastDropout
+        if cast_mask and type(layer) is nnlib.Dropout:
+            layer.__class__ = CastMaskDropout
         if relu and type(layer) is nnlib.ReLU:
             layer.__class__ = FloatMaskReLU
 
@@ -160,7 +227,8 @@ def check() -> None:
         [rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)
     ]
     results = {}
-    for cls in (nnlib.Adam, BlockedAdam, BlockedAdam11):
+    adams = (nnlib.Adam, BlockedAdam, BlockedAdam11, Float32Adam)
+    for cls in (*adams, BlockedAdam16k, BlockedAdam128k):
         opt = cls(1e-3)
         ws = [p.copy() for p in params]
         for step_grads in grads:
@@ -172,17 +240,23 @@ def check() -> None:
     assert all(
         np.array_equal(a, b) for a, b in zip(ref, results["BlockedAdam"], strict=True)
     )
+    for name in ("Float32Adam", "BlockedAdam16k", "BlockedAdam128k"):
+        assert all(
+            np.array_equal(a, b) for a, b in zip(ref, results[name], strict=True)
+        ), name
     assert all(
         np.allclose(a, b, rtol=0, atol=1e-6)
         for a, b in zip(ref, results["BlockedAdam11"], strict=True)
     )
     for shape in ((128, 512), (128, 256), (32, 512)):
         a, b = nnlib.Dropout(0.2, rng=3), FastDropout(0.2, rng=3)
-        x = np.ones(shape, np.float32)
+        c = CastMaskDropout(0.2, rng=3)
+        x = rng.standard_normal(shape).astype(np.float32)
         for _ in range(3):
-            assert np.array_equal(
-                a.forward(x, training=True), b.forward(x, training=True)
-            )
+            ya = a.forward(x, training=True)
+            assert np.array_equal(ya, b.forward(x, training=True))
+            assert np.array_equal(ya, c.forward(x, training=True))
+            assert np.array_equal(a.backward(x), c.backward(x))
     z = rng.standard_normal((128, 47)).astype(np.float32) * 5
     y = rng.integers(0, 47, 128)
     a, b = nnlib.SoftmaxCrossEntropy(), LeanSoftmaxCrossEntropy()

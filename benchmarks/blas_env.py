@@ -47,7 +47,8 @@ def unset_note() -> str:
 
 
 def kernel_line() -> str:
-    """The BLAS libraries NumPy loaded as threadpoolctl reports them (kernel, threads)."""
+    """The BLAS libraries NumPy loaded as threadpoolctl reports them (kernel,
+    threads)."""
     from threadpoolctl import threadpool_info
 
     libs = [

@@ -1,9 +1,11 @@
-"""Patched COPIES of nnlib functions, measured by ``bench_epoch.py --sections proposals``.
+"""Patched COPIES of nnlib functions, measured by ``bench_epoch.py --sections
+proposals``.
 
-Nothing in ``nnlib/`` is edited: each proposal is a subclass whose method is a modified copy of
-the library's, swapped into a model built by ``nnlib.mlp`` (or an optimizer built here). If a
-proposal is adopted, the method body moves into the library as is. Each one computes the same
-numbers as the library (bit for bit, or to float32 rounding where stated; ``check()`` verifies).
+Nothing in ``nnlib/`` is edited: each proposal is a subclass whose method is a modified
+copy of the library's, swapped into a model built by ``nnlib.mlp`` (or an optimizer
+built here). If a proposal is adopted, the method body moves into the library as is.
+Each one computes the same numbers as the library (bit for bit, or to float32 rounding
+where stated; ``check()`` verifies).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from nnlib.layer import Parameter
 class BlockedAdam(nnlib.Adam):
     """``nnlib.Adam.update`` run over cache-sized blocks of each parameter.
 
-    Same 13 in-place operations, same results bit for bit. The library runs each operation over
-    a whole parameter (the first weight matrix is 1.6 MB; with ``m``, ``v``, the gradient and
-    the scratch array that is 8 MB, four times this CPU's 2 MB L2), so every one of the 13 passes
-    streams from L3/memory. Doing all 13 operations on a 32k-element block (128 kB per array)
-    before moving on keeps the block in L2: memory traffic drops from 13 passes to about one.
+    Same 13 in-place operations, same results bit for bit. The library runs each
+    operation over a whole parameter (the first weight matrix is 1.6 MB; with ``m``,
+    ``v``, the gradient and the scratch array that is 8 MB, four times this CPU's 2 MB
+    L2), so every one of the 13 passes streams from L3/memory. Doing all 13 operations
+    on a 32k-element block (128 kB per array) before moving on keeps the block in L2:
+    memory traffic drops from 13 passes to about one.
     """
 
     block = 32_768
@@ -54,11 +57,13 @@ class BlockedAdam(nnlib.Adam):
 
 
 class BlockedAdam11(nnlib.Adam):
-    """``BlockedAdam`` with two fewer passes (11 instead of 13), same state ``m`` and ``v``.
+    """``BlockedAdam`` with two fewer passes (11 instead of 13), same state ``m`` and
+    ``v``.
 
-    ``w -= a m / (sqrt(v) c + eps)`` is rewritten ``w += (-a / c) m / (sqrt(v) + eps / c)``
-    (``a`` = step size, ``c`` = 1/sqrt(1 - b2^t)): the scaling of ``sqrt(v)`` and the final
-    subtraction merge into the scalars. Equal to the library's update to float32 rounding.
+    ``w -= a m / (sqrt(v) c + eps)`` is rewritten ``w += (-a / c) m / (sqrt(v) + eps /
+    c)`` (``a`` = step size, ``c`` = 1/sqrt(1 - b2^t)): the scaling of ``sqrt(v)`` and
+    the final subtraction merge into the scalars. Equal to the library's update to
+    float32 rounding.
     """
 
     block = 32_768
@@ -116,7 +121,8 @@ class Float32Adam(nnlib.Adam):
 
 
 class BlockedAdam16k(BlockedAdam):
-    """``BlockedAdam`` with 16k-element blocks (64 kB per array: five fit in 1 MB L2)."""
+    """``BlockedAdam`` with 16k-element blocks (64 kB per array: five fit in 1 MB
+    L2)."""
 
     block = 16_384
 
@@ -149,12 +155,13 @@ class CastMaskDropout(nnlib.Dropout):
 class FastDropout(nnlib.Dropout):
     """``Dropout.forward`` drawing the keep mask from raw random bits; identical masks.
 
-    ``rng.random(shape, dtype=float32)`` turns each 32-bit draw ``u`` into ``(u >> 8) / 2**24``,
-    so ``value >= p`` is exactly ``u >= ceil(p * 2**24) << 8``. Comparing the raw bits skips the
-    int-to-float conversion (half the cost of the draw), and ``astype`` + in-place scaling is
-    cheaper than multiplying a bool array by a scalar (a mixed-type loop). Same masks bit for
-    bit as the library for the same seed (for even-sized batches; odd sizes differ only in
-    which half of the last 64-bit draw is kept).
+    ``rng.random(shape, dtype=float32)`` turns each 32-bit draw ``u`` into ``(u >> 8) /
+    2**24``, so ``value >= p`` is exactly ``u >= ceil(p * 2**24) << 8``. Comparing the
+    raw bits skips the int-to-float conversion (half the cost of the draw), and
+    ``astype`` + in-place scaling is cheaper than multiplying a bool array by a scalar
+    (a mixed-type loop). Same masks bit for bit as the library for the same seed (for
+    even-sized batches; odd sizes differ only in which half of the last 64-bit draw is
+    kept).
     """
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -171,7 +178,8 @@ class FastDropout(nnlib.Dropout):
 
 
 class FloatMaskReLU(nnlib.ReLU):
-    """ReLU keeping a float mask: backward is a same-type multiply (no bool-to-float cast)."""
+    """ReLU keeping a float mask: backward is a same-type multiply (no bool-to-float
+    cast)."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._active = (x > 0).astype(x.dtype)
@@ -179,7 +187,8 @@ class FloatMaskReLU(nnlib.ReLU):
 
 
 class LeanSoftmaxCrossEntropy(nnlib.SoftmaxCrossEntropy):
-    """``SoftmaxCrossEntropy.forward`` with fewer temporaries (one ``exp`` instead of two).
+    """``SoftmaxCrossEntropy.forward`` with fewer temporaries (one ``exp`` instead of
+    two).
 
     ``log p_y = (z_y - max) - log(sum exp(z - max))`` needs only the picked entries; the
     probabilities for backward are ``exp(z - max) / sum``, computed in place.

@@ -882,6 +882,7 @@ def section_parts(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
         "BlockedAdam16k (bit-identical)": proposals.BlockedAdam16k,
         "BlockedAdam128k (bit-identical)": proposals.BlockedAdam128k,
         "BlockedAdam11 (float32 rounding)": proposals.BlockedAdam11,
+        "Adam11 (float32 rounding)": proposals.Adam11,
     }
     xs = [rng.random((BATCH, h), dtype=np.float32) for h in HIDDEN]
 

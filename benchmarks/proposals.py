@@ -90,6 +90,32 @@ class BlockedAdam11(nnlib.Adam):
             w += s
 
 
+class Adam11(nnlib.Adam):
+    """``BlockedAdam11``'s 11 operations over whole parameters (no blocks).
+
+    On a CPU whose L3 holds all of Adam's arrays (11 MB here), blocks only add Python
+    calls; two fewer passes remain. Equal to the library's update to float32 rounding.
+    """
+
+    def update(self, p: Parameter, grad: np.ndarray, lr: float) -> None:
+        m, v, s = self._slots(p, "m", "v")
+        t = self.iterations
+        step_size = lr / (1.0 - self.beta1**t)
+        c = 1.0 / math.sqrt(1.0 - self.beta2**t)
+        np.multiply(grad, 1.0 - self.beta1, out=s)
+        m *= self.beta1
+        m += s
+        np.multiply(grad, grad, out=s)
+        s *= 1.0 - self.beta2
+        v *= self.beta2
+        v += s
+        np.sqrt(v, out=s)
+        s += self.eps / c
+        np.divide(m, s, out=s)
+        s *= -step_size / c
+        np.add(p.value, s, out=p.value)
+
+
 class Float32Adam(nnlib.Adam):
     """``nnlib.Adam.update`` with its six scalars made ``np.float32`` once per step.
 
@@ -236,7 +262,7 @@ def check() -> None:
         [rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(5)
     ]
     results = {}
-    adams = (nnlib.Adam, BlockedAdam, BlockedAdam11, Float32Adam)
+    adams = (nnlib.Adam, BlockedAdam, BlockedAdam11, Float32Adam, Adam11)
     for cls in (*adams, BlockedAdam16k, BlockedAdam128k):
         opt = cls(1e-3)
         ws = [p.copy() for p in params]
@@ -255,7 +281,8 @@ def check() -> None:
         ), name
     assert all(
         np.allclose(a, b, rtol=0, atol=1e-6)
-        for a, b in zip(ref, results["BlockedAdam11"], strict=True)
+        for name in ("BlockedAdam11", "Adam11")
+        for a, b in zip(ref, results[name], strict=True)
     )
     for shape in ((128, 512), (128, 256), (32, 512)):
         a, b = nnlib.Dropout(0.2, rng=3), FastDropout(0.2, rng=3)

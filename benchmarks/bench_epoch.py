@@ -1,31 +1,35 @@
-"""Speed of one training epoch of the book's EMNIST model: nnlib vs plain NumPy vs PyTorch.
+"""Speed of one training epoch of the book's EMNIST model: nnlib vs plain NumPy vs
+PyTorch.
 
-The workload (the issue's contract): 784-512-256-47, ReLU, dropout 0.2 after each hidden layer,
-softmax cross-entropy, Adam (lr 1e-3), batch size 128, float32, one epoch over 112,800 real
-28x28 uint8 EMNIST images, plus evaluation over 18,800 images.
+The workload (the issue's contract): 784-512-256-47, ReLU, dropout 0.2 after each hidden
+layer, softmax cross-entropy, Adam (lr 1e-3), batch size 128, float32, one epoch over
+112,800 real 28x28 uint8 EMNIST images, plus evaluation over 18,800 images.
 
-Run from the repository root (the PyTorch columns need torch; everything else runs without)::
+Run from the repository root (the PyTorch columns need torch; everything else runs
+without)::
 
-    python benchmarks/bench_epoch.py                       # everything (10 minutes quiet, 30+ busy)
-    python benchmarks/bench_epoch.py --quick               # small subset, 1 thread, 1-3 minutes
+    python benchmarks/bench_epoch.py          # everything (10 min quiet, 30+ busy)
+    python benchmarks/bench_epoch.py --quick  # small subset, 1 thread, 1-3 minutes
     python benchmarks/bench_epoch.py --sections epoch,eval --repeats 3 --threads 1
 
 Sections (``--sections``, comma-separated; default all):
 
-* ``epoch``: nnlib (``nnlib.fit``), the plain reference (``reference_numpy.py``), PyTorch default
-  and PyTorch fused Adam, interleaved and repeated, per thread count; PASS/FAIL targets.
-* ``eval``: evaluation of 18,800 images (``nnlib.evaluate`` vs PyTorch ``inference_mode``).
+* ``epoch``: nnlib (``nnlib.fit``), the plain reference (``reference_numpy.py``),
+  PyTorch default and PyTorch fused Adam, interleaved and repeated, per thread count;
+  PASS/FAIL targets.
+* ``eval``: evaluation of 18,800 images (``nnlib.evaluate`` vs PyTorch
+  ``inference_mode``).
 * ``profile``: where nnlib's epoch goes (matrix products vs everything else), 1 thread.
-* ``scaling``: time per sample vs batch size and hidden width (table, and a plot saved beside the
-  output file with the suffix ``.png``, e.g. results/bench_epoch.png).
+* ``scaling``: time per sample vs batch size and hidden width (table, and a plot saved
+  beside the output file with the suffix ``.png``, e.g. results/bench_epoch.png).
 * ``memory``: peak RSS of a full training run, data loading included, in a subprocess.
 * ``proposals``: patched copies of library functions (``proposals.py``) vs the library.
 
-Clocks: every measurement records wall time and the process's CPU time. At one thread the
-targets are judged on CPU time (``--clock``), which other programs on a busy machine disturb
-far less than wall time (they delay our process, they do not add CPU time to it); at two threads
-only wall time means anything (idle BLAS/OpenMP threads spin), and the machine's other load
-makes it swing widely.
+Clocks: every measurement records wall time and the process's CPU time. At one thread
+the targets are judged on CPU time (``--clock``), which other programs on a busy machine
+disturb far less than wall time (they delay our process, they do not add CPU time to
+it); at two threads only wall time means anything (idle BLAS/OpenMP threads spin), and
+the machine's other load makes it swing widely.
 """
 
 from __future__ import annotations
@@ -42,12 +46,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import blas_env  # noqa: E402
+
+blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
+
 import common  # noqa: E402
+import numpy as np  # noqa: E402
 import proposals  # noqa: E402
 import reference_numpy as ref  # noqa: E402
 from common import BATCH, DROPOUT, HIDDEN, LR, N_CLASSES, torch  # noqa: E402
@@ -84,7 +91,7 @@ class Tee:
             self.file.flush()
 
 
-# ----------------------------------------------------------------------------- implementations
+# ---------------------------------------------------------------------- implementations
 
 
 def prepare_nnlib(
@@ -139,11 +146,12 @@ def prepare_torch(
     seed: int = 0,
     fused: bool = False,
 ) -> Prepared:
-    """PyTorch on the CPU: nn.Sequential, CrossEntropyLoss, Adam (default, or fused=True).
+    """PyTorch on the CPU: nn.Sequential, CrossEntropyLoss, Adam (default, or
+    fused=True).
 
-    Same data as nnlib: the uint8 images as a tensor (no copy), gathered and scaled to float32
-    one batch at a time, in the same batch order as ``nnlib.fit(rng=seed)``; the loop also sums
-    the loss and counts correct predictions, as ``nnlib.fit`` does.
+    Same data as nnlib: the uint8 images as a tensor (no copy), gathered and scaled to
+    float32 one batch at a time, in the same batch order as ``nnlib.fit(rng=seed)``; the
+    loop also sums the loss and counts correct predictions, as ``nnlib.fit`` does.
     """
     model = torch_model(hidden, seed)
     if fused:
@@ -209,13 +217,14 @@ def prepare_eval_torch(w: common.Workload, batch_size: int = 2048) -> Prepared:
     return run
 
 
-# ----------------------------------------------------------------------------- measuring
+# ---------------------------------------------------------------------------- measuring
 
 
 def interleaved(
     impls: dict[str, Callable[[], Prepared]], repeats: int, log: Tee | None = None
 ) -> dict[str, list[common.Sample]]:
-    """Time each implementation ``repeats`` times, round-robin, rotating the order each round.
+    """Time each implementation ``repeats`` times, round-robin, rotating the order each
+    round.
 
     Each timed run gets a freshly prepared model (preparation is not timed).
     """
@@ -229,7 +238,8 @@ def interleaved(
             out[name].append(sample)
             if log is not None:
                 log(
-                    f"    round {r + 1}/{repeats} {name:24s} wall {sample.wall:7.3f} s  "
+                    f"    round {r + 1}/{repeats} {name:24s} wall {sample.wall:7.3f} "
+                    "s  "
                     f"cpu {sample.cpu:7.3f} s"
                 )
     return out
@@ -246,13 +256,15 @@ def ratio_stats(
 
 def print_table(log: Tee, results: dict[str, list[common.Sample]], n: int) -> None:
     log(
-        f"  {'implementation':26s} {'wall: median [min-max]':>30s}   {'cpu: median [min-max]':>30s}"
+        f"  {'implementation':26s} {'wall: median [min-max]':>30s}   "
+        f"{'cpu: median [min-max]':>30s}"
         f"   us/sample (cpu)"
     )
     for name, samples in results.items():
         walls, cpus = [s.wall for s in samples], [s.cpu for s in samples]
         log(
-            f"  {name:26s} {common.fmt_stats(walls):>30s}   {common.fmt_stats(cpus):>30s}   "
+            f"  {name:26s} {common.fmt_stats(walls):>30s}   "
+            f"{common.fmt_stats(cpus):>30s}   "
             f"{statistics.median(cpus) / n * 1e6:8.2f}"
         )
 
@@ -305,12 +317,17 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
             sum(2 * m * k * q for m, k, q in common.workload_gemm_shapes()) * n / BATCH
         )
         eff = bound / nn_t
-        log(
-            f"  peak sgemm (np.matmul float32, workload shapes, best of 7): {peak / 1e9:.1f} GFLOP/s"
-            f" ({', '.join(f'{m}x{k}@{k}x{q}: {f / 1e9:.0f}' for (m, k, q), f in per_shape.items())})"
+        shapes = ", ".join(
+            f"{m}x{k}@{k}x{q}: {f / 1e9:.0f}" for (m, k, q), f in per_shape.items()
         )
         log(
-            f"  GEMM lower bound 6 x {params:,} params x {n:,} samples / peak = {bound:.3f} s; "
+            "  peak sgemm (np.matmul float32, workload shapes, best of 7): "
+            f"{peak / 1e9:.1f} GFLOP/s"
+            f" ({shapes})"
+        )
+        log(
+            f"  GEMM lower bound 6 x {params:,} params x {n:,} samples / peak = "
+            f"{bound:.3f} s; "
             f"nnlib efficiency = bound / nnlib {clock} time = {eff:.0%}"
         )
         log(
@@ -328,7 +345,8 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
                     f"{m}x{k}@{k}x{q}: {f / 1e9:.0f}"
                     for (m, k, q), f in torch_shapes.items()
                 )
-                + f"); PyTorch fused's 'efficiency' against NumPy's bound: {bound / fused_t:.0%}"
+                + "); PyTorch fused's 'efficiency' against NumPy's bound: "
+                f"{bound / fused_t:.0%}"
             )
         tag = f"{n_threads} thread{'s' if n_threads > 1 else ''}"
         lines = []
@@ -338,7 +356,8 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
             )
             lines.append(
                 (
-                    f"nnlib >= {MIN_SPEEDUP_VS_REFERENCE:.0f}x faster than plain reference: "
+                    f"nnlib >= {MIN_SPEEDUP_VS_REFERENCE:.0f}x faster than plain "
+                    "reference: "
                     f"{r:.2f}x [rounds {lo:.2f}-{hi:.2f}]",
                     r >= MIN_SPEEDUP_VS_REFERENCE,
                 )
@@ -379,7 +398,8 @@ def section_epoch(args, w: common.Workload, log: Tee, summary: list[str]) -> Non
             if torch is not None:
                 log(
                     f"  ratios of best rounds: nnlib/torch default "
-                    f"{best['nnlib.fit'] / best['PyTorch default Adam']:.2f}, nnlib/torch fused "
+                    f"{best['nnlib.fit'] / best['PyTorch default Adam']:.2f}, "
+                    "nnlib/torch fused "
                     f"{best['nnlib.fit'] / best['PyTorch Adam(fused=True)']:.2f}"
                 )
         for text, ok in lines:
@@ -398,7 +418,8 @@ def section_eval(args, w: common.Workload, log: Tee, summary: list[str]) -> None
     for n_threads in args.threads:
         clock = args.clock if n_threads == 1 else "wall"
         log(
-            f"\n== Evaluation of {n_eval:,} images, {n_threads} thread(s), {repeats} rounds =="
+            f"\n== Evaluation of {n_eval:,} images, {n_threads} thread(s), {repeats} "
+            "rounds =="
         )
         impls: dict[str, Callable[[], Prepared]] = {
             "nnlib.evaluate (batch 2048)": lambda: prepare_eval_nnlib(w),
@@ -420,7 +441,8 @@ def section_eval(args, w: common.Workload, log: Tee, summary: list[str]) -> None
                 clock,
             )
             text = (
-                f"nnlib evaluation at least as fast as PyTorch's: nnlib/torch = {r:.2f} "
+                "nnlib evaluation at least as fast as PyTorch's: nnlib/torch = "
+                f"{r:.2f} "
                 f"[rounds {lo:.2f}-{hi:.2f}]"
             )
             log(f"  {verdict(r <= 1.0)}  {text}")
@@ -438,10 +460,11 @@ def profile_epoch(
     loss_cls: type[nnlib.Loss] = nnlib.SoftmaxCrossEntropy,
     **patches: bool,
 ) -> tuple[float, dict[str, float]]:
-    """One ``nnlib.fit`` epoch with every layer, the loss, Adam and the batch iterator timed.
+    """One ``nnlib.fit`` epoch with every layer, the loss, Adam and the batch iterator
+    timed.
 
-    The library's objects are wrapped at run time (instance attributes), nothing is edited.
-    Returns the epoch's CPU time and seconds per phase.
+    The library's objects are wrapped at run time (instance attributes), nothing is
+    edited. Returns the epoch's CPU time and seconds per phase.
     """
     clock = time.process_time
     phases: dict[str, float] = defaultdict(float)
@@ -546,16 +569,21 @@ def section_profile(args, w: common.Workload, log: Tee, summary: list[str]) -> N
     log("  " + summary[-1])
     if dense < gemm:
         log(
-            "  (the replayed products took longer than the Dense layers in the epoch: noise)"
+            "  (the replayed products took longer than the Dense layers in the epoch: "
+            "noise)"
         )
     with common.threads(1):
         bw = common.stream_bandwidth()
     floor = 7 * 4 * common.n_parameters() * n_batches / bw
     log(
-        f"  Adam's memory floor: a step reads g and updates w, m, v in place (7 x 4 B x "
-        f"{common.n_parameters():,} params = {28 * common.n_parameters() / 1e6:.1f} MB, more "
-        f"than the 2 MB L2); at the measured in-place stream bandwidth {bw / 1e9:.1f} GB/s a "
-        f"single-pass (fused) Adam needs about {floor:.3f} s per epoch; NumPy's Adam makes one "
+        "  Adam's memory floor: a step reads g and updates w, m, v in place (7 x 4 B "
+        "x "
+        f"{common.n_parameters():,} params = {28 * common.n_parameters() / 1e6:.1f} "
+        "MB, more "
+        f"than the 2 MB L2); at the measured in-place stream bandwidth {bw / 1e9:.1f} "
+        "GB/s a "
+        f"single-pass (fused) Adam needs about {floor:.3f} s per epoch; NumPy's Adam "
+        "makes one "
         f"pass per operation (13 here) and took {phases.get('Adam step', 0):.3f} s"
     )
 
@@ -564,7 +592,8 @@ def section_scaling(args, w: common.Workload, log: Tee, summary: list[str]) -> N
     n = args.scaling_samples
     log(
         f"\n== Scaling: {n:,} samples per epoch, 1 thread, CPU time, median of "
-        f"{args.scaling_repeats} rounds (us per sample; GEMM share = replayed products / nnlib) =="
+        f"{args.scaling_repeats} rounds (us per sample; GEMM share = replayed "
+        "products / nnlib) =="
     )
     configs = [("batch", b, HIDDEN) for b in BATCHES] + [
         ("width", BATCH, (h, h)) for h in WIDTHS
@@ -604,14 +633,15 @@ def section_scaling(args, w: common.Workload, log: Tee, summary: list[str]) -> N
             if torch is not None:
                 line += (
                     f" {row['torch']:8.2f} {row['fused']:8.2f} "
-                    f"{row['nnlib'] / row['torch']:8.2f} {row['nnlib'] / row['fused']:8.2f}"
+                    f"{row['nnlib'] / row['torch']:8.2f} "
+                    f"{row['nnlib'] / row['fused']:8.2f}"
                 )
             log(line)
     plot = args.out.with_suffix(
         ".png"
     )  # beside the text output, e.g. results/bench_epoch.png
     plot_scaling(rows, plot)
-    log(f"  plot saved to {plot}")
+    log(f"  plot saved to {common.shown(plot)}")
 
 
 def plot_scaling(rows: list[dict], path: Path) -> None:
@@ -668,20 +698,24 @@ sys.path.insert(0, {here!r})
 import common, nnlib
 t = time.perf_counter()
 w = common.load_workload({n})
-model = nnlib.mlp(784, list(common.HIDDEN), common.N_CLASSES, dropout=common.DROPOUT, rng=0)
-hist = nnlib.fit(model, nnlib.SoftmaxCrossEntropy(), nnlib.Adam(common.LR), w.x_train,
-                 w.y_train, epochs={epochs}, batch_size=common.BATCH, rng=0, progress=False,
-                 validation_data=(w.x_eval, w.y_eval))
+model = nnlib.mlp(784, list(common.HIDDEN), common.N_CLASSES,
+                 dropout=common.DROPOUT, rng=0)
+hist = nnlib.fit(model, nnlib.SoftmaxCrossEntropy(), nnlib.Adam(common.LR),
+                 w.x_train, w.y_train, epochs={epochs}, batch_size=common.BATCH,
+                 rng=0, progress=False, validation_data=(w.x_eval, w.y_eval))
 status = open("/proc/self/status").read().split("\\n")
 hwm = [line.split()[1] for line in status if line.startswith("VmHWM")]
-print(int(hwm[0]) if hwm else -1, f"{{time.perf_counter() - t:.1f}}", hist.val_accuracy[-1])
+seconds = f"{{time.perf_counter() - t:.1f}}"
+print(int(hwm[0]) if hwm else -1, seconds, hist.val_accuracy[-1])
 """
 
-# The launcher is a small fresh interpreter: ru_maxrss(RUSAGE_CHILDREN) read in *this* process
-# would include the pages a forked child shares with the big benchmark process before exec.
+# The launcher is a small fresh interpreter: ru_maxrss(RUSAGE_CHILDREN) read in *this*
+# process would include the pages a forked child shares with the big benchmark process
+# before exec.
 MEMORY_LAUNCHER = """
 import resource, subprocess, sys
-proc = subprocess.run([sys.executable, "-c", sys.argv[1]], capture_output=True, text=True)
+proc = subprocess.run([sys.executable, "-c", sys.argv[1]], capture_output=True,
+                      text=True)
 sys.stderr.write(proc.stderr)
 print(proc.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(proc.returncode)
@@ -691,8 +725,10 @@ sys.exit(proc.returncode)
 def section_memory(args, w: common.Workload, log: Tee, summary: list[str]) -> None:
     n = args.samples
     log(
-        f"\n== Memory: peak RSS of a full run in a fresh process (load EMNIST, {args.memory_epochs} "
-        f"epoch(s) of nnlib.fit on {n:,} samples with validation on {len(w.x_eval):,}) =="
+        "\n== Memory: peak RSS of a full run in a fresh process (load EMNIST, "
+        f"{args.memory_epochs} "
+        f"epoch(s) of nnlib.fit on {n:,} samples with validation on "
+        f"{len(w.x_eval):,}) =="
     )
     env = dict(os.environ, BENCH_NO_TORCH="1", OPENBLAS_NUM_THREADS="1")
     code = MEMORY_CHILD.format(here=str(HERE), n=n, epochs=args.memory_epochs)
@@ -711,7 +747,8 @@ def section_memory(args, w: common.Workload, log: Tee, summary: list[str]) -> No
     hwm_mb, maxrss_mb = int(hwm_kb) / 1024, int(maxrss_kb) / 1024
     log(
         f"  child ran {float(seconds):.1f} s (val accuracy {float(val_acc):.3f}); "
-        f"VmHWM {hwm_mb:.0f} MB; ru_maxrss(RUSAGE_CHILDREN) seen by the launcher {maxrss_mb:.0f} MB"
+        f"VmHWM {hwm_mb:.0f} MB; ru_maxrss(RUSAGE_CHILDREN) seen by the launcher "
+        f"{maxrss_mb:.0f} MB"
     )
     peak = max(hwm_mb, maxrss_mb)
     ok = peak < 400
@@ -724,8 +761,10 @@ def section_proposals(args, w: common.Workload, log: Tee, summary: list[str]) ->
     n = args.samples
     proposals.check()
     log(
-        f"\n== Proposed library changes (patched copies in proposals.py; checked equal), "
-        f"{n:,} samples, 1 thread, {args.repeats} rounds, judged on {args.clock} time =="
+        "\n== Proposed library changes (patched copies in proposals.py; checked "
+        "equal), "
+        f"{n:,} samples, 1 thread, {args.repeats} rounds, judged on {args.clock} time "
+        "=="
     )
     impls: dict[str, Callable[[], Prepared]] = {
         "nnlib (as is)": lambda: prepare_nnlib(w, n),
@@ -764,10 +803,9 @@ def section_proposals(args, w: common.Workload, log: Tee, summary: list[str]) ->
         med = statistics.median(s.get(args.clock) for s in samples)
         line = f"  {name:26s} {r:6.3f} [{lo:.2f}-{hi:.2f}]"
         if torch is not None:
-            line += (
-                f" {ratio_stats(samples, res['PyTorch default Adam'], args.clock)[0]:9.2f}"
-                f" {ratio_stats(samples, res['PyTorch Adam(fused=True)'], args.clock)[0]:9.2f}"
-            )
+            vs_torch = ratio_stats(samples, res["PyTorch default Adam"], args.clock)
+            vs_fused = ratio_stats(samples, res["PyTorch Adam(fused=True)"], args.clock)
+            line += f" {vs_torch[0]:9.2f} {vs_fused[0]:9.2f}"
         log(line + f" {bound / med:9.0%}")
     r = ratio_stats(res["BlockedAdam11+FastDropout"], base, args.clock)
     summary.append(
@@ -775,7 +813,8 @@ def section_proposals(args, w: common.Workload, log: Tee, summary: list[str]) ->
         f"nnlib [rounds {r[1]:.2f}-{r[2]:.2f}]"
     )
 
-    # The same comparison phase by phase (less noisy than whole epochs on a busy machine).
+    # The same comparison phase by phase (less noisy than whole epochs on a busy
+    # machine).
     variants = {
         "as is": {},
         "BlockedAdam": {"optimizer": proposals.BlockedAdam},
@@ -800,12 +839,83 @@ def section_proposals(args, w: common.Workload, log: Tee, summary: list[str]) ->
         "epoch total",
     ]
     log(
-        f"  per phase, CPU s per epoch, median of {args.profile_repeats} profiled epochs:"
+        f"  per phase, CPU s per epoch, median of {args.profile_repeats} profiled "
+        "epochs:"
     )
     log(f"  {'phase':26s}" + "".join(f" {k:>13s}" for k in variants))
     for key in keys:
         meds = [statistics.median(r.get(key, 0.0) for r in runs[k]) for k in variants]
         log(f"  {key[:26]:26s}" + "".join(f" {m:13.3f}" for m in meds))
+
+
+def section_parts(args, w: common.Workload, log: Tee, summary: list[str]) -> None:
+    """Adam and dropout variants alone: one epoch's worth of steps, interleaved rounds.
+
+    Less noisy than whole epochs: only the part that changes is timed. Adam: ``step``
+    over the model's six parameters, 882 steps (one epoch of 112,800 / 128), fixed
+    random gradients. Dropout: forward + backward of both dropout layers, 882 batches.
+    """
+    n_steps = math.ceil(args.samples / BATCH)
+    proposals.check()
+    log(
+        f"\n== Parts alone: Adam and dropout variants, {n_steps} steps (one epoch), "
+        f"1 thread, CPU s, {args.parts_repeats} interleaved rounds =="
+    )
+    model = nnlib.mlp(784, list(HIDDEN), N_CLASSES, dropout=DROPOUT, rng=0)
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        p.grad[...] = rng.standard_normal(p.grad.shape, dtype=np.float32) * 1e-2
+
+    def adam_run(cls: type[nnlib.Optimizer]) -> Prepared:
+        opt = cls(LR)
+
+        def run() -> None:
+            for _ in range(n_steps):
+                opt.step(model)
+
+        return run
+
+    adams = {
+        "Adam (nnlib)": nnlib.Adam,
+        "Float32Adam (bit-identical)": proposals.Float32Adam,
+        "BlockedAdam 32k (bit-identical)": proposals.BlockedAdam,
+        "BlockedAdam16k (bit-identical)": proposals.BlockedAdam16k,
+        "BlockedAdam128k (bit-identical)": proposals.BlockedAdam128k,
+        "BlockedAdam11 (float32 rounding)": proposals.BlockedAdam11,
+        "Adam11 (float32 rounding)": proposals.Adam11,
+    }
+    xs = [rng.random((BATCH, h), dtype=np.float32) for h in HIDDEN]
+
+    def dropout_run(cls: type[nnlib.Dropout]) -> Prepared:
+        layers = [cls(DROPOUT, rng=i) for i in range(len(HIDDEN))]
+
+        def run() -> None:
+            for _ in range(n_steps):
+                for layer, x in zip(layers, xs, strict=True):
+                    layer.backward(layer.forward(x, training=True))
+
+        return run
+
+    dropouts = {
+        "Dropout (nnlib)": nnlib.Dropout,
+        "CastMaskDropout (bit-identical)": proposals.CastMaskDropout,
+        "FastDropout (raw bits)": proposals.FastDropout,
+    }
+    for title, group, make in (
+        ("Adam.step", adams, adam_run),
+        ("Dropout forward+backward", dropouts, dropout_run),
+    ):
+        impls = {n: (lambda c=c, mk=make: mk(c)) for n, c in group.items()}
+        with common.threads(1):
+            res = interleaved(impls, args.parts_repeats, log if args.verbose else None)
+        base = next(iter(res.values()))
+        log(f"  {title}: CPU s per epoch, median [min-max]; ratio to the library's")
+        for name, samples in res.items():
+            r, lo, hi = ratio_stats(samples, base, "cpu")
+            cpu = [x.cpu for x in samples]
+            log(f"    {name:34s} {common.fmt_stats(cpu)}  x{r:.3f} [{lo:.2f}-{hi:.2f}]")
+            if name != next(iter(res)):
+                summary.append(f"[parts] {title}: {name} x{r:.3f} of the library's")
 
 
 # ----------------------------------------------------------------------------- main
@@ -824,7 +934,7 @@ def main() -> None:
         help="training samples per epoch (default 112,800)",
     )
     parser.add_argument(
-        "--sections", default="epoch,eval,profile,scaling,memory,proposals"
+        "--sections", default="epoch,eval,profile,scaling,memory,parts,proposals"
     )
     parser.add_argument(
         "--clock",
@@ -836,6 +946,7 @@ def main() -> None:
     parser.add_argument("--scaling-repeats", type=int, default=3)
     parser.add_argument("--profile-repeats", type=int, default=3)
     parser.add_argument("--memory-epochs", type=int, default=1)
+    parser.add_argument("--parts-repeats", type=int, default=7)
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the plain reference"
     )
@@ -865,6 +976,7 @@ def main() -> None:
         "profile",
         "scaling",
         "memory",
+        "parts",
         "proposals",
     }
     if unknown:
@@ -875,13 +987,15 @@ def main() -> None:
     )
     log = Tee(out)
     log(
-        f"bench_epoch.py {' '.join(sys.argv[1:])}  ({time.strftime('%Y-%m-%d %H:%M:%S')})"
+        f"bench_epoch.py {' '.join(sys.argv[1:])}  "
+        f"({time.strftime('%Y-%m-%d %H:%M:%S')})"
     )
     log("machine: " + common.machine_line())
     w = common.load_workload(max(args.samples, args.scaling_samples))
     log(f"data: {w.description}")
     log(
-        f"model: 784-{'-'.join(map(str, HIDDEN))}-{N_CLASSES}, ReLU, dropout {DROPOUT}, "
+        f"model: 784-{'-'.join(map(str, HIDDEN))}-{N_CLASSES}, ReLU, dropout "
+        f"{DROPOUT}, "
         f"softmax-CE, Adam lr {LR}, batch {BATCH}, float32; "
         f"{common.n_parameters():,} parameters"
     )
@@ -897,6 +1011,7 @@ def main() -> None:
         "profile": section_profile,
         "scaling": section_scaling,
         "memory": section_memory,
+        "parts": section_parts,
         "proposals": section_proposals,
     }
     for name in sections:

@@ -1,22 +1,25 @@
-"""Does nnlib reach the accuracy of a PyTorch model of the same architecture and hyperparameters?
+"""Does nnlib reach the accuracy of a PyTorch model of the same architecture and
+hyperparameters?
 
-Both frameworks train the book's model (784-512-256-47, ReLU, dropout 0.2 after each hidden
-layer, softmax cross-entropy, Adam lr 1e-3, batch 128, float32) on the same images, with the same
-initialization scheme (He normal weights and zero biases for the hidden layers, Glorot uniform for
-the output layer), the same batches in the same order (the permutation ``nnlib.fit`` draws from
-the seed), for the same number of epochs. Test accuracies are averaged over several seeds; the
-target is a difference of at most half a point.
+Both frameworks train the book's model (784-512-256-47, ReLU, dropout 0.2 after each
+hidden layer, softmax cross-entropy, Adam lr 1e-3, batch 128, float32) on the same
+images, with the same initialization scheme (He normal weights and zero biases for the
+hidden layers, Glorot uniform for the output layer), the same batches in the same order
+(the permutation ``nnlib.fit`` draws from the seed), for the same number of epochs. Test
+accuracies are averaged over several seeds; the target is a difference of at most half a
+point.
 
-Data: the full EMNIST ``balanced`` split when it is present (train 112,800 / test 18,800, with a
-stratified 10% of train held out for validation). Here the offline copy holds only 9,120 + 304
-balanced images, so the ``bymerge`` test part is used instead (116,323 real images, 47 classes,
-complete): its last 18,800 images are the test set, the first 97,523 are split (stratified, 10%)
-into train and validation.
+Data: the full EMNIST ``balanced`` split when it is present (train 112,800 / test
+18,800, with a stratified 10% of train held out for validation). Here the offline copy
+holds only 9,120 + 304 balanced images, so the ``bymerge`` test part is used instead
+(116,323 real images, 47 classes, complete): its last 18,800 images are the test set,
+the first 97,523 are split (stratified, 10%) into train and validation.
 
-PyTorch is optional: without it the script says so and exits 0. Run from the repository root::
+PyTorch is optional: without it the script says so and exits 0. Run from the repository
+root::
 
-    python benchmarks/bench_torch_accuracy.py                 # 3 seeds x 5 epochs (10-25 min)
-    python benchmarks/bench_torch_accuracy.py --epochs 2 --seeds 1   # quick check
+    python benchmarks/bench_torch_accuracy.py  # 3 seeds x 5 epochs (10-25 min)
+    python benchmarks/bench_torch_accuracy.py --epochs 2 --seeds 1  # quick check
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import blas_env  # noqa: E402
+
+blas_env.use_native_kernel()  # before NumPy loads OpenBLAS: see blas_env.py
+
 import common  # noqa: E402
+import numpy as np  # noqa: E402
 from common import BATCH, DROPOUT, HIDDEN, LR, N_CLASSES, N_EVAL, torch  # noqa: E402
 
 import nnlib  # noqa: E402
@@ -41,7 +47,8 @@ from nnlib import data as nndata  # noqa: E402
 
 
 def load_split() -> tuple[tuple[np.ndarray, ...], str]:
-    """(x_train, y_train, x_val, y_val, x_test, y_test) of uint8 images, and a description."""
+    """(x_train, y_train, x_val, y_val, x_test, y_test) of uint8 images, and a
+    description."""
     balanced = nndata.load_emnist("balanced", download=False, verbose=False)
     if balanced.source.train_complete and balanced.source.test_complete:
         x, y, x_test, y_test = (
@@ -50,7 +57,10 @@ def load_split() -> tuple[tuple[np.ndarray, ...], str]:
             balanced.x_test,
             balanced.y_test,
         )
-        desc = "EMNIST balanced: train 112,800 (90% train / 10% val, stratified), test 18,800"
+        desc = (
+            "EMNIST balanced: train 112,800 (90% train / 10% val, stratified), "
+            "test 18,800"
+        )
     else:
         d = nndata.load_emnist("bymerge", download=False, verbose=False)
         cut = len(d.x_test) - N_EVAL
@@ -61,7 +71,8 @@ def load_split() -> tuple[tuple[np.ndarray, ...], str]:
             d.y_test[cut:],
         )
         desc = (
-            f"EMNIST bymerge test part (balanced incomplete in the offline copy): images "
+            "EMNIST bymerge test part (balanced incomplete in the offline copy): "
+            "images "
             f"[0, {cut:,}) split 90/10 (stratified) into train/val, images [{cut:,}, "
             f"{len(d.x_test):,}) = test ({N_EVAL:,})"
         )
@@ -93,7 +104,8 @@ def train_nnlib(
 
 
 def torch_model(seed: int):
-    """Same architecture and init scheme as ``nnlib.mlp`` (He normal / zero bias; Glorot last)."""
+    """Same architecture and init scheme as ``nnlib.mlp`` (He normal / zero bias; Glorot
+    last)."""
     nn = torch.nn
     torch.manual_seed(seed)
     layers: list = []
@@ -171,7 +183,8 @@ def main() -> None:
             f"test {len(split[5]):,}"
         )
         log(
-            f"model: 784-512-256-47 ReLU, dropout {DROPOUT}, Adam lr {LR}, batch {BATCH}, "
+            f"model: 784-512-256-47 ReLU, dropout {DROPOUT}, Adam lr {LR}, batch "
+            f"{BATCH}, "
             f"{args.epochs} epochs; He normal/zero bias, Glorot uniform output layer"
         )
         log(
@@ -186,7 +199,8 @@ def main() -> None:
             nn_tests.append(nt)
             th_tests.append(tt)
             log(
-                f"{seed:4d} {nv:9.2%} {nt:10.2%} {tv:9.2%} {tt:10.2%} {diffs[-1]:+10.2f}"
+                f"{seed:4d} {nv:9.2%} {nt:10.2%} {tv:9.2%} {tt:10.2%} "
+                f"{diffs[-1]:+10.2f}"
             )
         mean_diff = statistics.mean(diffs)
         ok = abs(mean_diff) <= 0.5
@@ -196,7 +210,8 @@ def main() -> None:
             f"(seeds: {', '.join(f'{d:+.2f}' for d in diffs)})"
         )
         log(
-            f"{'PASS' if ok else 'FAIL'}  |nnlib - PyTorch| test accuracy <= 0.5 points "
+            f"{'PASS' if ok else 'FAIL'}  |nnlib - PyTorch| test accuracy <= 0.5 "
+            "points "
             f"(mean over {args.seeds} seeds): {abs(mean_diff):.2f}"
         )
 

@@ -1,7 +1,9 @@
-"""Shared helpers of the benchmarks: the workload's data, thread limits, clocks and statistics.
+"""Shared helpers of the benchmarks: the workload's data, thread limits, clocks and
+statistics.
 
-Nothing here is timed by itself; ``bench_epoch.py`` and ``bench_torch_accuracy.py`` import it.
-Run the benchmarks from the repository root, e.g. ``python benchmarks/bench_epoch.py``.
+Nothing here is timed by itself; ``bench_epoch.py`` and ``bench_torch_accuracy.py``
+import it. Run the benchmarks from the repository root, e.g. ``python
+benchmarks/bench_epoch.py``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import blas_env
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnlib import data as nndata
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 torch = None
 if not os.environ.get(
     "BENCH_NO_TORCH"
 ):  # set by the memory measurement's child process
-    try:  # PyTorch is optional: every torch measurement is skipped, with a message, without it
+    # PyTorch is optional: without it every torch measurement is skipped, with a message
+    try:
         import torch
     except ImportError:  # pragma: no cover - depends on the environment
         torch = None
@@ -50,12 +56,14 @@ class Workload:
 
 
 def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
-    """The real EMNIST images the benchmark trains on (found by ``nnlib.data.load_emnist``).
+    """The real EMNIST images the benchmark trains on (found by
+    ``nnlib.data.load_emnist``).
 
-    The full ``balanced`` split when it is present; otherwise the offline copy's ``bymerge``
-    test part (116,323 real images, 47 classes, complete): the first ``n_train`` images for
-    training and the last ``n_eval`` for evaluation (these overlap the training images when
-    ``n_train + n_eval > 116,323``, which does not matter for timing).
+    The full ``balanced`` split when it is present; otherwise the offline copy's
+    ``bymerge`` test part (116,323 real images, 47 classes, complete): the first
+    ``n_train`` images for training and the last ``n_eval`` for evaluation (these
+    overlap the training images when ``n_train + n_eval > 116,323``, which does not
+    matter for timing).
     """
     balanced = nndata.load_emnist("balanced", download=False, verbose=False)
     if balanced.source.train_complete and balanced.source.test_complete:
@@ -65,7 +73,7 @@ def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
             d.y_train[:n_train],
             d.x_test[:n_eval],
             d.y_test[:n_eval],
-            f"EMNIST balanced ({d.source.path})",
+            f"EMNIST balanced ({shown(d.source.path)})",
         )
     d = nndata.load_emnist("bymerge", download=False, verbose=False)
     x, y = d.x_test, d.y_test
@@ -77,10 +85,17 @@ def load_workload(n_train: int = N_TRAIN, n_eval: int = N_EVAL) -> Workload:
     x_train, y_train = x[:n_train], y[:n_train]
     x_eval, y_eval = x[len(x) - n_eval :], y[len(y) - n_eval :]
     desc = (
-        f"EMNIST bymerge test part ({d.source.path}, balanced split incomplete here): "
-        f"train = images [0, {n_train:,}), eval = images [{len(x) - n_eval:,}, {len(x):,})"
+        f"EMNIST bymerge test part ({shown(d.source.path)}, balanced split incomplete "
+        "here): "
+        f"train = images [0, {n_train:,}), eval = images [{len(x) - n_eval:,}, "
+        f"{len(x):,})"
     )
     return Workload(x_train, y_train, x_eval, y_eval, desc)
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the repository (results files name no user or host)."""
+    return os.path.relpath(path, REPO)
 
 
 def n_parameters(
@@ -95,7 +110,8 @@ def n_parameters(
 
 @contextlib.contextmanager
 def threads(n: int) -> Iterator[None]:
-    """Limit NumPy's BLAS (threadpoolctl) and PyTorch (intra-op threads) to ``n`` threads."""
+    """Limit NumPy's BLAS (threadpoolctl) and PyTorch (intra-op threads) to ``n``
+    threads."""
     old = torch.get_num_threads() if torch is not None else None
     if torch is not None:
         torch.set_num_threads(n)
@@ -145,23 +161,14 @@ def machine_line() -> str:
                     model = line.split(":", 1)[1].strip()
                     break
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    blas = "?"
-    with contextlib.suppress(Exception):
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(
-            f"{i['internal_api']} {i.get('version')} ({i.get('architecture', '-')})"
-            for i in threadpool_info()
-            if i["user_api"] == "blas"
-        )
     tv = torch.__version__ if torch is not None else "not installed"
     return (
         f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} "
-        f"{load[2]:.2f}; numpy {np.__version__} BLAS: {blas}; torch {tv}"
+        f"{load[2]:.2f}; numpy {np.__version__} {blas_env.kernel_line()}; torch {tv}"
     )
 
 
-# ----------------------------------------------------------------------------- peak sgemm
+# --------------------------------------------------------------------------- peak sgemm
 
 
 def workload_gemm_shapes(
@@ -172,8 +179,8 @@ def workload_gemm_shapes(
 ) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product of one training step, as nnlib computes them.
 
-    Forward ``x @ W`` per layer; backward ``x.T @ G`` per layer and ``G @ W.T`` for all but the
-    first layer (nnlib skips the input gradient of the first layer).
+    Forward ``x @ W`` per layer; backward ``x.T @ G`` per layer and ``G @ W.T`` for all
+    but the first layer (nnlib skips the input gradient of the first layer).
     """
     widths = [n_in, *hidden, n_out]
     shapes = []
@@ -188,7 +195,8 @@ def workload_gemm_shapes(
 def peak_sgemm(
     batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
 ) -> tuple[float, dict[tuple[int, int, int], float]]:
-    """Best float32 ``np.matmul`` FLOP/s over the workload's shapes (each repeated, best time).
+    """Best float32 ``np.matmul`` FLOP/s over the workload's shapes (each repeated, best
+    time).
 
     Returns the peak (max over shapes) and the best FLOP/s of each shape.
     """
@@ -218,10 +226,12 @@ def replay_gemms(
     n_out: int = N_CLASSES,
     repeats: int = 3,
 ) -> float:
-    """Seconds (CPU, best of ``repeats``) that the matrix products of one epoch take alone.
+    """Seconds (CPU, best of ``repeats``) that the matrix products of one epoch take
+    alone.
 
-    Replays exactly the products nnlib's training step computes (same shapes, same transposed
-    views, same batch sizes including the last short batch) on random float32 data.
+    Replays exactly the products nnlib's training step computes (same shapes, same
+    transposed views, same batch sizes including the last short batch) on random float32
+    data.
     """
     rng = np.random.default_rng(0)
     widths = [n_in, *hidden, n_out]
@@ -258,10 +268,11 @@ def replay_gemms(
 
 
 def stream_bandwidth(mbytes: int = 64, repeats: int = 5) -> float:
-    """Bytes/s (read + write) of an in-place float32 multiply over an array bigger than the caches.
+    """Bytes/s (read + write) of an in-place float32 multiply over an array bigger than
+    the caches.
 
-    In-place, like an optimizer's update of ``w``, ``m`` and ``v`` (writing to a *different* array
-    is 2-3x slower on this VM).
+    In-place, like an optimizer's update of ``w``, ``m`` and ``v`` (writing to a
+    *different* array is 2-3x slower on this VM).
     """
     a = np.ones(mbytes * 2**20 // 4, dtype=np.float32)
     best = float("inf")
@@ -275,7 +286,8 @@ def stream_bandwidth(mbytes: int = 64, repeats: int = 5) -> float:
 def peak_sgemm_torch(
     batch: int = BATCH, repeats: int = 7, min_flops: float = 2e8
 ) -> tuple[float, dict[tuple[int, int, int], float]]:
-    """``peak_sgemm`` for ``torch.mm`` (PyTorch's BLAS, MKL in the CPU wheels), same shapes."""
+    """``peak_sgemm`` for ``torch.mm`` (PyTorch's BLAS, MKL in the CPU wheels), same
+    shapes."""
     per_shape = {}
     gen = torch.Generator().manual_seed(0)
     for m, k, n in dict.fromkeys(workload_gemm_shapes(batch)):

@@ -1,10 +1,12 @@
-"""A plain NumPy MLP written the way most from-scratch tutorials write it: the baseline to beat.
+"""A plain NumPy MLP written the way most from-scratch tutorials write it: the baseline
+to beat.
 
-It is deliberately *naive but not sloppy*: every operation returns a fresh array (``x @ W + b``,
-``dout * mask``, textbook Adam expressions, ``dX`` computed for the first layer too, the dropout
-mask ``(rng.random(shape) > p) / (1 - p)``), but it stays in float32 throughout, so it is not
-slowed down by a silent float64 promotion (``X[idx] / 255.0`` and ``mask / (1 - p)`` with a
-Python float would both produce float64; ``np.float32`` scalars keep float32).
+It is deliberately *naive but not sloppy*: every operation returns a fresh array (``x @
+W + b``, ``dout * mask``, textbook Adam expressions, ``dX`` computed for the first layer
+too, the dropout mask ``(rng.random(shape) > p) / (1 - p)``), but it stays in float32
+throughout, so it is not slowed down by a silent float64 promotion (``X[idx] / 255.0``
+and ``mask / (1 - p)`` with a Python float would both produce float64; ``np.float32``
+scalars keep float32).
 
 Used by ``bench_epoch.py``; it can also be run alone for a quick check::
 
@@ -123,7 +125,8 @@ class Adam:
 
 
 class Network:
-    """784-h1-h2-...-C, ReLU and dropout after each hidden layer (He init; Glorot for the last)."""
+    """784-h1-h2-...-C, ReLU and dropout after each hidden layer (He init; Glorot for
+    the last)."""
 
     def __init__(
         self,
@@ -152,7 +155,8 @@ class Network:
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:
-    """uint8 ``(B, 28, 28)`` -> float32 ``(B, 784)`` in [0, 1], the tutorial way but in float32."""
+    """uint8 ``(B, 28, 28)`` -> float32 ``(B, 784)`` in [0, 1], the tutorial way but in
+    float32."""
     return images.reshape(len(images), -1).astype(F32) / F32(255.0)
 
 
@@ -202,6 +206,8 @@ if __name__ == "__main__":
     t = time.perf_counter()
     loss, acc = train_epoch(net, opt, w.x_train, w.y_train, common.BATCH, order)
     print(
-        f"reference epoch on {len(w.x_train):,} samples: {time.perf_counter() - t:.2f} s, "
-        f"loss {loss:.3f}, train accuracy {acc:.3f}; eval {evaluate(net, w.x_eval, w.y_eval)}"
+        f"reference epoch on {len(w.x_train):,} samples: "
+        f"{time.perf_counter() - t:.2f} s, "
+        f"loss {loss:.3f}, train accuracy {acc:.3f}; eval "
+        f"{evaluate(net, w.x_eval, w.y_eval)}"
     )

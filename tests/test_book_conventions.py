@@ -206,6 +206,43 @@ def flow_problems(nb: dict) -> list[str]:
     return problems
 
 
+def _asserts(source: str) -> bool:
+    """Does ``source`` hold an ``assert`` or call an ``assert_...`` function (NumPy's
+    ``np.testing.assert_allclose``, for example)?"""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics
+        return "assert" in source
+    return any(
+        isinstance(node, ast.Assert)
+        or (isinstance(node, ast.Attribute) and node.attr.startswith("assert_"))
+        for node in ast.walk(tree)
+    )
+
+
+def ignored_output_problems(nb: dict) -> list[str]:
+    """A cell whose output nbval ignores is checked by an assert: in the cell itself or
+    in a code cell after it, before the prose goes on (the next markdown cell), so a
+    wrong result still fails the test. Widget cells are exempt: a static figure beside
+    them shows the same idea, checked there."""
+    problems = []
+    cells = nb.get("cells", [])
+    for i, cell in enumerate(cells):
+        source = _source(cell) if cell.get("cell_type") == "code" else ""
+        if "nbval-ignore-output" not in _tags(cell) or "interact" in source:
+            continue
+        checked = False
+        for later in cells[i:]:
+            if later.get("cell_type") != "code":
+                break
+            checked = checked or _asserts(_source(later))
+        if not checked:
+            problems.append(
+                f"cell {i}: output ignored by nbval and no assert checks it"
+            )
+    return problems
+
+
 # ------------------------------------------------------------------------- the tests
 
 
@@ -221,6 +258,7 @@ RULES = {
     "code width": code_width_problems,
     "figures": figure_problems,
     "reading flow": flow_problems,
+    "ignored outputs asserted": ignored_output_problems,
 }
 
 
@@ -355,6 +393,18 @@ def test_figure_rule() -> None:
     assert figure_problems(_notebook(_code("plt.show()", outputs=(wide,), **alt)))
     blurry = {"output_type": "display_data", "data": {"image/png": _png(640, 100)}}
     assert figure_problems(_notebook(_code("plt.show()", outputs=(blurry,), **alt)))
+
+
+def test_ignored_output_rule() -> None:
+    ignored = ("nbval-ignore-output",)
+    assert ignored_output_problems(_notebook(_code("t = f()\nprint(t)", ignored)))
+    checked = _code("assert 0 < t < 1", ("remove-input",))
+    assert ignored_output_problems(_notebook(_code("t = f()", ignored), checked)) == []
+    assert ignored_output_problems(_notebook(_code("t = f()\nassert t", ignored))) == []
+    prose = _markdown("The loss falls.")
+    assert ignored_output_problems(_notebook(_code("t = f()", ignored), prose, checked))
+    widget = _code("interact(draw, width=(1, 9))", ignored)
+    assert ignored_output_problems(_notebook(widget)) == []
 
 
 def test_flow_rule() -> None:

@@ -29,7 +29,7 @@ trap 'rm -rf "$tmp"' EXIT
 . "$tmp/venv/bin/activate"
 python --version
 pip install --quiet --constraint .ci/constraints-oldest.txt \
-    --editable . pytest hypothesis scikit-learn scipy pyyaml
+    --editable . pytest hypothesis scikit-learn scipy pyyaml "dask[distributed]" psutil
 echo "::: installed in $((SECONDS - start)) s:"
 pip list --format=freeze \
     | grep -iE '^(numpy|matplotlib|joblib|tqdm|pytest|hypothesis|scikit-learn|scipy)=='

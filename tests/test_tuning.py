@@ -358,7 +358,9 @@ def test_a_search_on_dask_equals_the_local_search_bit_for_bit(
         ]
     # loky: joblib's default backend. One BLAS thread per trial, as in Dask's workers:
     # threads may split the sums of a matrix product differently (other last bits).
-    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+    # joblib.parallel_config is joblib >= 1.3; parallel_backend is the same in 1.2.
+    config = getattr(joblib, "parallel_config", joblib.parallel_backend)
+    with config(backend="loky", inner_max_num_threads=1):
         local = [
             grid_search(GRID, train, val, epochs=2, seed=1, n_jobs=2),
             random_search(RANDOM, train, val, n_trials=3, epochs=2, seed=1, n_jobs=2),

@@ -46,7 +46,7 @@ from pathlib import Path
 dist = Path(sys.argv[1])
 (wheel,) = dist.glob("*.whl")
 (sdist,) = dist.glob("*.tar.gz")
-modules = {p.as_posix() for p in Path("nnlib").glob("*.py")}
+modules = {p.as_posix() for p in Path("nnlib").rglob("*.py")}  # nnlib/cli/ too
 info = wheel.name.split("-py3-")[0] + ".dist-info"  # nnlib_from_scratch-VERSION
 
 names = set(zipfile.ZipFile(wheel).namelist())
@@ -54,7 +54,7 @@ package = {n for n in names if n.startswith("nnlib/")}
 meta = {n for n in names if n.startswith(info + "/")}
 assert names == package | meta, f"wheel holds more: {sorted(names - package - meta)}"
 assert package == modules, (
-    f"wheel vs nnlib/*.py: missing {sorted(modules - package)}, "
+    f"wheel vs nnlib/**/*.py: missing {sorted(modules - package)}, "
     f"extra {sorted(package - modules)}"
 )
 expected_meta = {"METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt"}

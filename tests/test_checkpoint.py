@@ -33,6 +33,7 @@ from nnlib import (
     cli,
     fit,
     mlp,
+    report,
 )
 from nnlib.checkpoint import load_checkpoint, read_history, save_checkpoint
 from nnlib.schedules import CosineDecay
@@ -327,7 +328,7 @@ def test_save_and_load_round_trip_every_part(problem, tmp_path):
 
 
 # ---------------------------------------------------------------------- train --resume
-# The command line's --resume (nnlib.cli.cmd_train) runs fit(..., checkpoint=...).
+# The command line's --resume (nnlib.cli.train.cmd_train) runs fit(..., checkpoint=...).
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
 TRAIN = [
@@ -367,15 +368,15 @@ class Recorder(Callback):
 
 
 def interrupt_after_first_epoch(monkeypatch):
-    """Make cli.fit train one epoch (its checkpoint is written), then "press Ctrl-C"."""
-    real_fit = cli.fit
+    """Make cli.train.fit train one epoch (checkpoint written), then "press Ctrl-C"."""
+    real_fit = cli.train.fit
 
     def fit_then_interrupt(*args, **kwargs):
         kwargs["epochs"] = 1
         real_fit(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "fit", fit_then_interrupt)
+    monkeypatch.setattr(cli.train, "fit", fit_then_interrupt)
     return real_fit
 
 
@@ -396,7 +397,7 @@ def test_resume_trains_the_saved_number_of_epochs(
         assert kwargs["checkpoint"] == out / "checkpoint.npz"
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "fit", checked_fit)
+    monkeypatch.setattr(cli.train, "fit", checked_fit)
     assert cli.main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert json.loads((out / "history.json").read_text())["epoch"] == [1, 2, 3]
     assert json.loads((out / "config.json").read_text())["epochs"] == 3
@@ -444,7 +445,7 @@ def test_resume_continues_early_stopping_and_best_model(
     )
     set_first_val_loss(out, 0.0)  # no later epoch can beat it
     best = (out / "best.npz").read_bytes()
-    monkeypatch.setattr(cli, "fit", real_fit)
+    monkeypatch.setattr(cli.train, "fit", real_fit)
     assert cli.main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     history = json.loads((out / "history.json").read_text())
     assert history["epoch"] == [1, 2] and history["stopped_early"]
@@ -474,7 +475,7 @@ def test_interrupt_while_writing_checkpoint_files_resumes_consistently(
     history.json, checkpoint.npz). The resumed run must start from weights,
     optimizer state and history of one and the same epoch, and at the end best.npz
     must hold the weights of the history's best epoch."""
-    out, real_fit, real_replace = tmp_path / "run", cli.fit, os.replace
+    out, real_fit, real_replace = tmp_path / "run", cli.train.fit, os.replace
     trap = {"armed": False, "count": 0}
 
     def replace_then_interrupt(src, dst):
@@ -505,7 +506,7 @@ def test_interrupt_while_writing_checkpoint_files_resumes_consistently(
         kwargs["callbacks"] = [runs[-1], *kwargs["callbacks"]]
         return real_fit(model, loss, optimizer, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "fit", recording_fit)
+    monkeypatch.setattr(cli.train, "fit", recording_fit)
     monkeypatch.setattr(os, "replace", replace_then_interrupt)
     assert (
         cli.main([*TRAIN, "--data", offline_zip, "--epochs", "4", "--out", str(out)])
@@ -554,7 +555,7 @@ def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(
 
     real_fit = interrupt_after_first_epoch(monkeypatch)
     assert cli.main([*args, "--out", str(resumed)]) == 130
-    monkeypatch.setattr(cli, "fit", real_fit)
+    monkeypatch.setattr(cli.train, "fit", real_fit)
     assert cli.main(["train", "--out", str(resumed), "--resume", "--no-progress"]) == 0
 
     def metrics_of(out: Path) -> dict:
@@ -582,7 +583,7 @@ def finished_run(offline_zip, out, monkeypatch, *extra) -> None:
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(cli.report, "write_report", interrupted)
+        patch.setattr(report, "write_report", interrupted)
         argv = [*TRAIN, "--data", offline_zip, "--epochs", "2", *extra]
         assert cli.main([*argv, "--out", str(out)]) == 130
     assert not (out / "report.html").exists()
@@ -671,7 +672,9 @@ def test_an_option_added_later_gets_its_default_on_resume(
     default (here pretending --no-download were saved in configs from now on)."""
     out = tmp_path / "run"
     finished_run(offline_zip, out, monkeypatch)
-    monkeypatch.setattr(cli, "CONFIG_KEYS", (*cli.RUN_KEYS, "no_download"))
+    monkeypatch.setattr(
+        cli.resume, "CONFIG_KEYS", (*cli.resume.RUN_KEYS, "no_download")
+    )
     assert cli.main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert json.loads((out / "config.json").read_text())["no_download"] is False
 

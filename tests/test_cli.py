@@ -18,7 +18,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from nnlib import Sequential, _files, cli, mlp
+from nnlib import Sequential, _files, cli, data, mlp
 from nnlib.runlock import LOCK_NAME, RunLock
 
 TRACEBACK_ENV = "NNLIB_TRACEBACK"  # set: the command line re-raises unexpected errors
@@ -190,7 +190,7 @@ def test_train_writes_everything_then_resume_continues(
 def test_interrupt_keeps_last_checkpoint_and_resume_works(
     offline_zip: str, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    real_fit = cli.fit
+    real_fit = cli.train.fit
 
     def fit_then_interrupt(*args, **kwargs):
         kwargs["epochs"] = (
@@ -199,7 +199,7 @@ def test_interrupt_keeps_last_checkpoint_and_resume_works(
         real_fit(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "fit", fit_then_interrupt)
+    monkeypatch.setattr(cli.train, "fit", fit_then_interrupt)
     out = tmp_path / "run"
     assert (
         cli.main([*TRAIN, "--data", offline_zip, "--epochs", "3", "--out", str(out)])
@@ -211,7 +211,7 @@ def test_interrupt_keeps_last_checkpoint_and_resume_works(
     ) as checkpoint:  # weights, optimizer state, history: one file
         assert int(checkpoint["epoch"]) == 1
         saved = checkpoint["model/0.W"]
-    monkeypatch.setattr(cli, "fit", real_fit)
+    monkeypatch.setattr(cli.train, "fit", real_fit)
     assert (
         cli.main(
             ["train", "--out", str(out), "--epochs", "3", "--resume", "--no-progress"]
@@ -315,7 +315,7 @@ def test_unexpected_errors_are_one_line_with_a_traceback_switch(
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli.data, "load_emnist", broken)
+    monkeypatch.setattr(data, "load_emnist", broken)
     argv = ["train", "--out", str(tmp_path / "run"), "--no-progress"]
     with pytest.raises(
         RuntimeError, match="boom"
@@ -333,7 +333,7 @@ def test_unexpected_errors_are_one_line_with_a_traceback_switch(
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.data, "load_emnist", interrupted)
+    monkeypatch.setattr(data, "load_emnist", interrupted)
     assert cli.main(argv) == 130
 
 
@@ -379,7 +379,7 @@ def test_missing_test_part_is_reported_before_training(
 ) -> None:
     """An empty test set would only fail after training: train refuses it up front, and
     evaluate says what is missing."""
-    real_load = cli.data.load_emnist
+    real_load = data.load_emnist
 
     def load_without_test(*args, **kwargs):
         dataset = real_load(*args, **kwargs)
@@ -390,8 +390,8 @@ def test_missing_test_part_is_reported_before_training(
     def no_training(*args, **kwargs):
         raise AssertionError("fit must not be called without a test set")
 
-    monkeypatch.setattr(cli.data, "load_emnist", load_without_test)
-    monkeypatch.setattr(cli, "fit", no_training)
+    monkeypatch.setattr(data, "load_emnist", load_without_test)
+    monkeypatch.setattr(cli.train, "fit", no_training)
     assert (
         cli.main([*TRAIN, "--data", offline_zip, "--out", str(tmp_path / "run")]) == 1
     )
@@ -597,13 +597,13 @@ def test_train_starts_again_after_an_interrupt_in_the_first_epoch(
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    out, real_fit = tmp_path / "run", cli.fit
+    out, real_fit = tmp_path / "run", cli.train.fit
     argv = [*TRAIN, "--data", offline_zip, "--epochs", "1", "--out", str(out)]
-    monkeypatch.setattr(cli, "fit", interrupt)
+    monkeypatch.setattr(cli.train, "fit", interrupt)
     assert cli.main(argv) == 130
     assert "nothing to resume" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["config.json"]
-    monkeypatch.setattr(cli, "fit", real_fit)
+    monkeypatch.setattr(cli.train, "fit", real_fit)
     assert cli.main(argv) == 0
     assert (out / "report.html").is_file()
 
@@ -715,13 +715,13 @@ def test_weight_decay_and_schedule_reach_the_optimizer_config_and_report(
     from nnlib.schedules import StepDecay
 
     used = []
-    real_fit = cli.fit
+    real_fit = cli.train.fit
 
     def spy(model, loss, optimizer, *args, **kwargs):
         used.append(optimizer)
         return real_fit(model, loss, optimizer, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "fit", spy)
+    monkeypatch.setattr(cli.train, "fit", spy)
     out = tmp_path / "run"
     argv = [*TRAIN, "--data", offline_zip, "--epochs", "3", "--patience", "3"]
     argv += ["--lr", "0.002", "--weight-decay", "0.001", "--schedule", "step"]

@@ -307,7 +307,7 @@ def test_tune_figure_is_written_atomically(tmp_path: Path) -> None:
     path = tmp_path / "tuning.png"
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
-    cli._save_figure(fig, path)
+    cli.tune._save_figure(fig, path)
     before = path.read_bytes()
     assert before.startswith(b"\x89PNG")
 
@@ -318,7 +318,7 @@ def test_tune_figure_is_written_atomically(tmp_path: Path) -> None:
 
     fig.savefig = broken
     with pytest.raises(RuntimeError, match="drawing failed"):
-        cli._save_figure(fig, path)
+        cli.tune._save_figure(fig, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["tuning.png"]
 

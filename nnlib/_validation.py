@@ -87,11 +87,12 @@ def check_float_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarr
     return x
 
 
-def check_inputs(x: Any, name: str) -> np.ndarray:
+def check_inputs(x: Any, name: str, dtype: np.dtype) -> np.ndarray:
     """Check a whole set of model inputs once: what ``fit`` and ``predict`` accept.
 
     Either ``uint8`` images ``(N, ...)`` (scaled one batch at a time later) or a finite
-    floating-point array ``(N, features)``, with ``N >= 1``.
+    floating-point array ``(N, features)``, with ``N >= 1``, whose values fit the
+    model's ``dtype`` (each batch is cast to it: ``1e39`` would become inf in float32).
     """
     x = np.asarray(x)
     if x.ndim < 2 or x.shape[0] == 0:
@@ -102,7 +103,14 @@ def check_inputs(x: Any, name: str) -> np.ndarray:
         return x
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{name} must be float or uint8 images, got dtype {x.dtype}")
-    return check_float_array(x, name, ndim=2)
+    x = check_float_array(x, name, ndim=2)
+    largest = np.abs(x).max(initial=0.0)
+    if largest > np.finfo(dtype).max:
+        raise ValueError(
+            f"{name} has values too large for the model's dtype {dtype} "
+            f"(largest magnitude {largest:g})"
+        )
+    return x
 
 
 def n_features(x: np.ndarray) -> int:

@@ -162,7 +162,7 @@ class Sequential:
     ) -> Iterator[np.ndarray]:
         """Check ``x`` once, then yield the logits of one batch at a time."""
         batch_size = check_positive_int(batch_size, "batch_size")
-        x = check_inputs(x, "x")
+        x = check_inputs(x, "x", self.dtype)
         self.output_shape((n_features(x),))  # the right number of features?
         return self._batched_logits(x, batch_size)
 

@@ -37,7 +37,7 @@ def _check_data(
     ``[0, number of outputs)``), so a bad label fails now, not in the middle of an
     epoch, and regression targets are cast to the model's dtype once.
     """
-    x, y = check_inputs(x, f"{name}: x"), np.asarray(y)
+    x, y = check_inputs(x, f"{name}: x", model.dtype), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"{name}: x has {len(x)} samples but y has {len(y)}")
     try:

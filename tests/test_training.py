@@ -488,6 +488,22 @@ def test_fit_rejects_nan_inputs_before_training(where, toy_data):
     )
 
 
+def test_inputs_too_large_for_the_model_dtype_are_refused_up_front():
+    """float64 1e39 is finite but inf in float32: fit, evaluate and predict all say so
+    before any batch, instead of blaming the learning rate or the weights (or, for
+    evaluate, silently returning a NaN loss)."""
+    x, y = np.array([[1e39, 0.0, 0.0], [0.0, 1.0, 0.0]]), np.array([0, 1])
+    model, loss = mlp(3, [4], 2, rng=0), SoftmaxCrossEntropy()
+    message = r"x has values too large for the model's dtype float32 \(largest "
+    with pytest.raises(ValueError, match="training data: " + message):
+        quiet_fit(model, loss, SGD(0.1), x, y, epochs=1, batch_size=2)
+    with pytest.raises(ValueError, match="evaluate: " + message):
+        evaluate(model, loss, x, y)
+    with pytest.raises(ValueError, match="^" + message):
+        model.predict(x)
+    assert model.predict(x / 1e30).shape == (2,)  # 10 fits float32: accepted
+
+
 def test_fit_rejects_float_labels_for_classification(toy_data):
     """Float labels for a classification loss are refused up front."""
     x, y = toy_data

@@ -14,6 +14,7 @@ import pytest
 from nnlib._validation import (
     as_model_input,
     check_float_array,
+    check_inputs,
     check_labels,
     check_number,
     check_positive_int,
@@ -135,6 +136,22 @@ def test_float_array_reports_the_first_non_finite_entry(bad):
         ValueError, match=r"x contains NaN or inf \(first at index \(1, 2\)"
     ):
         check_float_array(x, "x")
+
+
+# ---------------------------------------------------------------------- check_inputs
+
+
+def test_inputs_must_fit_the_model_dtype():
+    """Each batch is cast to the model's dtype later, so values that would overflow
+    it are refused now; the largest finite value of the dtype is still accepted."""
+    f32 = np.dtype(np.float32)
+    edge = np.array([[np.finfo(np.float32).max, -1.0]])
+    assert check_inputs(edge, "x", f32) is edge
+    assert check_inputs(np.array([[1e39]]), "x", np.dtype(np.float64)).shape == (1, 1)
+    with pytest.raises(ValueError, match=r"x has values too large for the model's "):
+        check_inputs(np.array([[0.0, -1e39]]), "x", f32)
+    with pytest.raises(ValueError, match=r"dtype float16 \(largest magnitude 70000\)"):
+        check_inputs(np.array([[7e4]], dtype=np.float32), "x", np.dtype(np.float16))
 
 
 # ---------------------------------------------------------------------- check_labels

@@ -61,6 +61,10 @@ IDX_CODES: dict[np.dtype, int] = {
 """Native-byte-order NumPy dtype -> IDX dtype code (the inverse of ``IDX_DTYPES``)."""
 
 
+READ_CHUNK_BYTES = 1 << 24
+"""File objects are read 16 MiB at a time (see :func:`_read_stream`)."""
+
+
 def _as_bytes(
     source: bytes | bytearray | memoryview | BinaryIO,
 ) -> bytes | bytearray | memoryview:
@@ -74,13 +78,48 @@ def _as_bytes(
         return source
     if hasattr(source, "read"):
         try:
-            return source.read()
+            return _read_stream(source)
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise ValueError(
                 f"truncated or corrupt compressed IDX file: {error}"
             ) from error
     raise TypeError(
         f"read_idx expects bytes or a binary file object, got {type(source).__name__}"
+    )
+
+
+def _read_stream(stream: BinaryIO) -> bytes:
+    """Read the header of an IDX file object, then no more data than it promises.
+
+    A file longer than its header says is refused after one extra byte, so a corrupt
+    or hostile gzip stream (a few kB that expand to gigabytes) costs little memory and
+    time. Reading in chunks keeps memory in step with the bytes actually there, even
+    when the header promises an absurd size.
+    """
+    header = stream.read(4)
+    if len(header) == 4:
+        header += stream.read(4 * header[3])  # the dimensions
+    dtype, dims, _ = parse_header(header)
+    expected = math.prod(dims) * dtype.itemsize
+    chunks, n_read = [header], 0
+    while n_read <= expected:
+        chunk = stream.read(min(expected + 1 - n_read, READ_CHUNK_BYTES))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n_read += len(chunk)
+    if n_read > expected:
+        raise _length_error(dtype, dims, "more than that")
+    return b"".join(chunks)
+
+
+def _length_error(dtype: np.dtype, dims: tuple[int, ...], got: str) -> ValueError:
+    """The error for data whose length is not what the header promises."""
+    shape = "x".join(map(str, dims)) or "scalar"
+    return ValueError(
+        f"IDX data length mismatch: the header promises {shape} values of "
+        f"{dtype.name} = {math.prod(dims) * dtype.itemsize:,} bytes, got {got} "
+        f"(truncated or corrupt file)"
     )
 
 
@@ -135,7 +174,8 @@ def read_idx(source: bytes | bytearray | memoryview | BinaryIO) -> np.ndarray:
     Parameters
     ----------
     source : the file content as bytes, or a binary file object (e.g.
-        ``open(p, "rb")`` or ``gzip.open(p)``) which is read to the end.
+        ``open(p, "rb")`` or ``gzip.open(p)``), read up to the end of the data its
+        header promises (and one byte more, to detect a file that is too long).
 
     Returns
     -------
@@ -156,12 +196,7 @@ def read_idx(source: bytes | bytearray | memoryview | BinaryIO) -> np.ndarray:
     expected = math.prod(dims) * dtype.itemsize
     got = len(data) - header_size
     if got != expected:
-        shape = "x".join(map(str, dims)) or "scalar"
-        raise ValueError(
-            f"IDX data length mismatch: the header promises {shape} values of "
-            f"{dtype.name} = {expected:,} bytes, got {got:,} bytes "
-            f"(truncated or corrupt file)"
-        )
+        raise _length_error(dtype, dims, f"{got:,} bytes")
     array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(dims)
     if array.dtype.byteorder == ">":  # multi-byte values on a little-endian machine
         array = array.astype(dtype.newbyteorder("="))

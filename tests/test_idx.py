@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -93,6 +94,30 @@ def test_trailing_bytes_are_rejected_too() -> None:
     encoded = write_idx(np.zeros(5, dtype=np.float32))
     with pytest.raises(ValueError, match=r"20 bytes, got 21 bytes"):
         read_idx(encoded + b"\x00")
+
+
+def test_a_stream_is_read_no_further_than_its_header_promises() -> None:
+    """A gzip stream whose header promises 1 label but that expands to 8 MB is refused
+    after reading 2 data bytes, in bounded memory: not read to the end first."""
+    expanded = 8_000_000
+    bomb = gzip.compress(write_idx(np.zeros(1, np.uint8)) + bytes(expanded - 9))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"= 1 bytes, got more than that"):
+            read_idx(gzip.GzipFile(fileobj=io.BytesIO(bomb)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < expanded / 20
+
+
+def test_a_header_promising_an_absurd_size_is_a_truncation_error() -> None:
+    """3 dimensions of 2**32 - 1 promise ~8e28 bytes: the reader must not try to
+    allocate them (``read(n)`` reserves ``n`` bytes up front), only report the
+    few bytes that are there."""
+    header = b"\x00\x00\x08\x03" + b"\xff" * 12
+    with pytest.raises(ValueError, match=r"got 10 bytes \(truncated"):
+        read_idx(io.BytesIO(header + bytes(10)))
 
 
 @pytest.mark.parametrize(

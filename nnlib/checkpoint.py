@@ -193,9 +193,9 @@ def _restore(
     pairs = list(zip(_callback_keys(callbacks), callbacks, strict=True))
     for key, cb in pairs:
         copy.deepcopy(cb).load_state_dict(_within(entries, f"callbacks/{key}/"))
+    optimizer.load_state_dict(_within(entries, "optimizer/"))  # checks, then loads
     for p in model.parameters():
         p.value[...] = entries[f"model/{p.name}"]
-    optimizer.load_state_dict(_within(entries, "optimizer/"))
     for name, gen in gens.items():
         gen.bit_generator.state = states[name]
     for key, cb in pairs:

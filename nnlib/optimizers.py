@@ -158,20 +158,46 @@ class Optimizer:
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Restore what ``state_dict`` returned (raises ``ValueError`` if it is not)."""
-        self.iterations = int(state["iterations"])
-        self.state = {}
+        """Restore what ``state_dict`` returned; raise ``ValueError`` if it is not that.
+
+        ``iterations`` must be >= 0, and each parameter must have every slot (or none,
+        if it has not been updated yet), all of one shape. Nothing changes on error.
+        """
+        iterations = int(state["iterations"])
+        if iterations < 0:
+            raise ValueError(f"optimizer iterations must be >= 0, got {iterations}")
+        found: dict[str, Slots] = {}
         for key, arr in state.items():
-            if key == "iterations":
-                continue
-            name, _, slot = key.rpartition("/")
-            if slot not in self.slots:
-                raise ValueError(
-                    f"optimizer state has slot {slot!r}, but {type(self).__name__} "
-                    f"keeps {self.slots}"
-                )
-            slots = self.state.setdefault(name, {"scratch": np.empty_like(arr)})
-            slots[slot] = np.array(arr)
+            if key != "iterations":
+                name, _, slot = key.rpartition("/")
+                found.setdefault(name, {})[slot] = np.array(arr)
+        for name, slots in found.items():
+            self._check_slots(name, slots)
+        self.iterations = iterations
+        self.state = {
+            name: slots | {"scratch": np.empty_like(slots[self.slots[0]])}
+            for name, slots in found.items()
+        }
+
+    def _check_slots(self, name: str, slots: Slots) -> None:
+        """Raise ``ValueError`` unless ``slots`` are exactly this rule's, one shape."""
+        rule, unknown = type(self).__name__, sorted(slots.keys() - set(self.slots))
+        if unknown:
+            raise ValueError(
+                f"optimizer state has slot {unknown[0]!r}, "
+                f"but {rule} keeps {self.slots}"
+            )
+        missing = [f"{name}/{slot}" for slot in self.slots if slot not in slots]
+        if missing:
+            raise ValueError(
+                f"optimizer state lacks {missing}: {rule} keeps {self.slots} for "
+                "every parameter it has updated"
+            )
+        shapes = [a.shape for a in slots.values()]
+        if len(set(shapes)) > 1:
+            raise ValueError(
+                f"optimizer state for {name} has slots of different shapes {shapes}"
+            )
 
     def _describe(self, **hyper: float) -> str:
         args = ", ".join(f"{k}={v}" for k, v in {"lr": self.lr, **hyper}.items())

@@ -293,6 +293,43 @@ def test_damaged_entries_are_refused_naming_the_file(saved, change, message):
         restore(saved)
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"optimizer/0.W/m": None}, r"optimizer state lacks \['0\.W/m'\]: Adam keeps"),
+        ({"optimizer/iterations": np.array(-1000)}, "iterations must be >= 0"),
+    ],
+    ids=["one-slot-missing", "negative-iterations"],
+)
+def test_an_optimizer_state_adam_cannot_step_from_is_refused(saved, change, message):
+    """Both loaded "successfully" and then crashed at the first step (a bare KeyError
+    'm' in Adam.update; "math domain error" from 1 - beta2**t). Now: refused, naming
+    the file, and nothing changed."""
+    rewrite(saved, **change)
+    model, optimizer = fresh()
+    before = [p.value.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=rf"run\.ckpt is not a readable .*{message}"):
+        restore(saved, model, optimizer)
+    assert optimizer.iterations == 0 and optimizer.state == {}
+    assert all(
+        np.array_equal(p.value, b)
+        for p, b in zip(model.parameters(), before, strict=True)
+    )
+
+
+def test_a_checkpoint_without_any_optimizer_slots_loads_a_fresh_optimizer(saved):
+    """No slot at all is a consistent state (that of an optimizer before its first
+    step), so it is accepted; the next step creates zeroed slots."""
+    model, optimizer = fresh()
+    with np.load(saved) as data:
+        slots = [
+            k for k in data.files if k.startswith("optimizer/") and k.count("/") == 2
+        ]
+    rewrite(saved, **dict.fromkeys(slots))  # every parameter's m and v
+    restore(saved, model, optimizer)
+    assert optimizer.iterations > 0 and optimizer.state == {}
+
+
 def test_a_checkpoint_from_an_older_nnlib_is_refused_with_the_reason(saved):
     """Checkpoints from before meta data and callbacks' state cannot resume exactly."""
     rewrite(saved, meta=None)

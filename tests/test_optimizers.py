@@ -429,6 +429,26 @@ def test_loading_another_optimizers_state_is_an_error():
         SGD(0.1, momentum=0.9).load_state_dict(adam.state_dict())
 
 
+def test_a_state_the_optimizer_cannot_step_from_is_refused_changing_nothing():
+    """A parameter with m but no v, slots of two shapes, or a negative step count
+    would crash (or divide by zero) at the next step: refused at once instead."""
+    layer = Dense(3, 2, rng=0)
+    adam = Adam(0.1)
+    adam.step(layer)
+    good = adam.state_dict()
+    bad_states = {
+        r"lacks \['W/v'\]": {k: v for k, v in good.items() if k != "W/v"},
+        "different shapes": good | {"W/v": np.zeros((2, 3))},
+        r"iterations must be >= 0, got -1": good | {"iterations": np.array(-1)},
+    }
+    for message, bad in bad_states.items():
+        with pytest.raises(ValueError, match=message):
+            adam.load_state_dict(bad)
+        assert adam.iterations == 1 and np.array_equal(
+            adam.state["W"]["m"], good["W/m"]
+        )
+
+
 # -------------------------------------------------------------------- optional: PyTorch
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import check_inputs, check_positive_int, n_features
 from .batching import iterate_minibatches
-from .callbacks import Callback
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
 from .losses import Loss
@@ -25,6 +25,41 @@ from .optimizers import Optimizer
 
 #: ``fit`` stops a run whose epoch loss exceeds this many times its reference loss.
 DIVERGENCE_FACTOR = 100.0
+
+
+def _check_instance(value: Any, kind: type, name: str, example: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is a ``kind`` object, not the class."""
+    if isinstance(value, kind):
+        return
+    if isinstance(value, type):
+        cls = value.__name__
+        got = f"the class {cls} itself: create one with {cls}(...)"
+    else:
+        got = f"{value!r:.80} of type {type(value).__name__}"
+    raise TypeError(
+        f"{name} must be an instance of {kind.__name__}, such as {example}, got {got}"
+    )
+
+
+def _check_monitors(callbacks: Sequence[Callback], loss: Loss, val: bool) -> None:
+    """Refuse, before any epoch, a callback watching what ``fit`` will not record.
+
+    ``EarlyStopping`` and ``ModelCheckpoint`` (unless it saves every epoch) read their
+    ``monitor`` (kept by their tracker) from the history after each epoch.
+    """
+    splits = ("train", "val") if val else ("train",)
+    recorded = [f"{s}_{k}" for s in splits for k in ("loss", loss.metric) if k]
+    for cb in callbacks:
+        if isinstance(cb, ModelCheckpoint) and not cb.save_best_only:
+            continue
+        if isinstance(cb, (EarlyStopping, ModelCheckpoint)):
+            monitor = cb._tracker.monitor
+            if monitor not in recorded:
+                hint = " (pass validation_data to monitor validation metrics)"
+                raise ValueError(
+                    f"{type(cb).__name__} cannot monitor {monitor!r}: fit records "
+                    f"{recorded}{hint * (monitor.startswith('val_') and not val)}"
+                )
 
 
 def _check_data(
@@ -92,6 +127,7 @@ def evaluate(
     error as its metric; ``nnlib.metrics`` computes it and others from predictions.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
+    _check_instance(loss, Loss, "loss", "SoftmaxCrossEntropy()")
     x, y = _check_data(model, loss, x, y, "evaluate")
     mean_loss, metric = _evaluate(model, loss, x, y, batch_size)
     return mean_loss, (metric if loss.is_classification else None)
@@ -226,18 +262,23 @@ def fit(
     Raises
     ------
     ValueError, TypeError
-        before any training, for empty, mismatched or non-finite data, and labels
-        outside ``[0, number of model outputs)``.
+        before any training, for empty, mismatched or non-finite data, labels
+        outside ``[0, number of model outputs)``, a loss or optimizer class instead
+        of an instance, and callbacks monitoring what ``fit`` does not record (e.g.
+        ``val_loss`` without ``validation_data``).
     FloatingPointError
         if the loss becomes NaN or inf (naming the epoch and batch), or an epoch's
         loss explodes (see ``_divergence_limit``): usually a too large learning rate.
     """
+    _check_instance(loss, Loss, "loss", "SoftmaxCrossEntropy()")
+    _check_instance(optimizer, Optimizer, "optimizer", "Adam(1e-3)")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     X, y = _check_data(model, loss, X, y, "training data")
     val = None
     if validation_data is not None:
         val = _check_data(model, loss, *_pair(validation_data), "validation_data")
+    _check_monitors(callbacks, loss, val is not None)
     if checkpoint is not None and history is not None:
         raise ValueError(
             "pass history or checkpoint, not both: a checkpoint holds "

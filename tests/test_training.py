@@ -26,6 +26,7 @@ from nnlib import (
     EarlyStopping,
     History,
     MeanSquaredError,
+    ModelCheckpoint,
     RMSProp,
     SoftmaxCrossEntropy,
     evaluate,
@@ -502,6 +503,55 @@ def test_inputs_too_large_for_the_model_dtype_are_refused_up_front():
     with pytest.raises(ValueError, match="^" + message):
         model.predict(x)
     assert model.predict(x / 1e30).shape == (2,)  # 10 fits float32: accepted
+
+
+def test_a_loss_or_optimizer_class_instead_of_an_instance_is_named_up_front(toy_data):
+    """Passing the class (no parentheses) used to fail deep inside: "check_targets()
+    missing 1 required positional argument", "step() missing ... 'model'"."""
+    x, y = toy_data
+    model = mlp(6, [3], 3, rng=0)
+    with pytest.raises(
+        TypeError,
+        match=r"loss must be an instance of Loss, such as Softmax.*got the "
+        r"class SoftmaxCrossEntropy itself",
+    ):
+        quiet_fit(model, SoftmaxCrossEntropy, SGD(0.1), x, y, epochs=1, batch_size=8)
+    with pytest.raises(TypeError, match="optimizer must be an instance of Optimizer"):
+        quiet_fit(model, SoftmaxCrossEntropy(), Adam, x, y, epochs=1, batch_size=8)
+    with pytest.raises(TypeError, match="got the class MeanSquaredError itself"):
+        evaluate(model, MeanSquaredError, x, y)
+
+
+@pytest.mark.parametrize(
+    "loss, callback, message",
+    [
+        (
+            SoftmaxCrossEntropy(),
+            EarlyStopping(),
+            r"EarlyStopping cannot monitor "
+            r"'val_loss': fit records \['train_loss', 'train_accuracy'\] \(pass valid",
+        ),
+        (SoftmaxCrossEntropy(), ModelCheckpoint("unused.npz"), "monitor 'val_loss'"),
+        (MeanSquaredError(), EarlyStopping("train_accuracy"), r"_mae'\]$"),
+    ],
+    ids=["early-stopping", "model-checkpoint", "metric-of-another-loss"],
+)
+def test_a_monitor_fit_will_not_record_is_refused_before_the_first_epoch(
+    loss, callback, message, toy_data
+):
+    """It used to fail only after a whole epoch of training."""
+    x, y = toy_data
+    y = y if loss.is_classification else x[:, :3].copy()
+    model = mlp(6, [3], 3, rng=0)
+    before = [p.value.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        quiet_fit(
+            model, loss, SGD(0.1), x, y, epochs=1, batch_size=8, callbacks=[callback]
+        )
+    assert all(
+        np.array_equal(p.value, b)
+        for p, b in zip(model.parameters(), before, strict=True)
+    )
 
 
 def test_fit_rejects_float_labels_for_classification(toy_data):

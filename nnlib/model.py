@@ -223,8 +223,16 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | Path) -> Sequential:
-        """Rebuild a model saved by ``save``; never unpickles anything."""
-        return cls(load_layers(path))
+        """Rebuild a model saved by ``save``; never unpickles anything.
+
+        Raises ``ValueError`` naming the file if it is damaged or its layers do not
+        make a model (none, or one that cannot take what the previous one outputs).
+        """
+        layers = load_layers(path)
+        try:
+            return cls(layers)
+        except ValueError as err:
+            raise ValueError(f"{path} has an invalid architecture: {err}") from None
 
 
 def mlp(

@@ -35,6 +35,7 @@ from nnlib import (
     mlp,
 )
 from nnlib.gradcheck import gradient_errors
+from nnlib.serialization import save_layers
 
 # Float64 central differences (eps = 1e-6): ~1e-10 relative error; 1e-6 is a safe bound.
 GRAD_TOL = 1e-6
@@ -350,6 +351,25 @@ def test_sequential_needs_layers():
         TypeError, match=r"layers\[1\] must be an nnlib Layer, got ufunc"
     ):
         Sequential([Dense(2, 2), np.tanh])  # a NumPy function is not a layer
+
+
+@pytest.mark.parametrize(
+    "layers, reason",
+    [
+        ([], "Sequential needs at least one layer"),
+        ([Dense(3, 4, rng=0), Dense(5, 2, rng=0)], r"layers\[1\] is Dense\(5, 2\)"),
+    ],
+    ids=["no-layers", "mismatched-widths"],
+)
+def test_loading_layers_that_make_no_model_names_the_file(layers, reason, tmp_path):
+    """Files whose layers are intact but do not fit together (written by
+    ``save_layers``, which builds no model) used to be refused without the path."""
+    path = tmp_path / "model.npz"
+    save_layers(layers, path)
+    with pytest.raises(
+        ValueError, match=rf"model\.npz has an invalid architecture: {reason}"
+    ):
+        Sequential.load(path)
 
 
 def test_forward_with_wrong_number_of_features_names_the_layer():

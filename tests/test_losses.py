@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_softmax as scipy_log_softmax
 from scipy.special import softmax as scipy_softmax
+from sklearn.metrics import mean_absolute_error
 
 from nnlib import SGD, MeanSquaredError, SoftmaxCrossEntropy, evaluate, fit, mlp
 from nnlib.gradcheck import gradcheck_loss
@@ -145,6 +146,41 @@ def test_mse_float32_gradient_stays_float32():
     loss = MeanSquaredError()
     loss.forward(np.ones((2, 2), dtype=np.float32), np.zeros((2, 2), dtype=np.float32))
     assert loss.backward().dtype == np.float32
+
+
+def test_cross_entropy_value_by_hand_and_for_huge_logits():
+    """``value`` (what ``evaluate`` and validation use) is ``forward``'s number without
+    the cache: the rows of ``test_cross_entropy_by_hand`` give (log 2 - log 0.75) / 2;
+    float32 logits of ±1e4 give scipy's -log softmax (losses 2e4 and 1e4 - 5)."""
+    loss = SoftmaxCrossEntropy()
+    logits, labels = np.array([[0.0, 0.0], [0.0, math.log(3.0)]]), np.array([0, 1])
+    expected = (math.log(2.0) - math.log(0.75)) / 2
+    assert loss.value(logits, labels) == pytest.approx(expected, rel=1e-14)
+    huge = np.array([[1e4, -1e4, 0.0], [5.0, -3.0, 1e4]], dtype=np.float32)
+    log_p = scipy_log_softmax(huge.astype(np.float64), axis=1)
+    reference = -(log_p[0, 1] + log_p[1, 0]) / 2
+    assert loss.value(huge, np.array([1, 0])) == pytest.approx(reference, rel=1e-6)
+
+
+def test_cross_entropy_metric_total_counts_correct_predictions():
+    """Largest logits at 0, 1, 0 (a tie goes to the first) for labels 0, 1, 1: two
+    right."""
+    logits = np.array([[2.0, 1.0], [0.0, 3.0], [5.0, 5.0]])
+    assert SoftmaxCrossEntropy().metric_total(logits, np.array([0, 1, 1])) == 2.0
+
+
+def test_mse_value_and_metric_total_by_hand_and_against_scikit_learn():
+    """|diffs| (1, 0) and (2, 3): per-sample mean absolute errors 0.5 and 2.5, summed
+    3.0 (``fit`` divides by N = 2: MAE 1.5); squared, the mean is 14 / 4 = 3.5. On
+    random (7, 3) data the total is 7 times scikit-learn's ``mean_absolute_error``."""
+    loss = MeanSquaredError()
+    out, target = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 2.0], [1.0, 1.0]])
+    assert loss.metric_total(out, target) == 3.0
+    assert loss.value(out, target) == 3.5
+    rng = np.random.default_rng(0)
+    out, target = rng.standard_normal((7, 3)), rng.standard_normal((7, 3))
+    expected = 7 * mean_absolute_error(target, out)
+    assert loss.metric_total(out, target) == pytest.approx(expected, rel=1e-12)
 
 
 def test_only_cross_entropy_is_a_classification_loss():

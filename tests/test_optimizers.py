@@ -486,6 +486,36 @@ def test_adam_with_weight_decay_matches_the_textbook_over_several_steps():
     np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
 
 
+def textbook_adamw(w, target, *, lr, weight_decay, steps, b1=0.9, b2=0.999, eps=1e-8):
+    """AdamW as in Loshchilov & Hutter (2019) and ``torch.optim.AdamW``: the gradient
+    is taken at the current weights, the weights shrink by ``1 - lr * weight_decay``,
+    then Adam's step (from the plain gradient) is subtracted. Float64, written out."""
+    w, m, v = np.array(w, dtype=np.float64), 0.0, 0.0
+    for t in range(1, steps + 1):
+        g = 2 * (w - target)  # no decay in the gradient
+        w = w * (1 - lr * weight_decay)  # decoupled decay first
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+def test_adamw_matches_the_textbook_over_several_steps():
+    """Ten steps on a quadratic loss (nonzero gradients) against ``textbook_adamw``:
+    the torch-free counterpart of the optional PyTorch check below. Decaying after
+    Adam's step instead would differ by ``lr * weight_decay * step`` (~1e-3 here)."""
+    rng = np.random.default_rng(0)
+    w0, target = rng.standard_normal(5), rng.standard_normal(5)
+    model, opt = one_parameter(list(w0)), AdamW(lr=0.05, weight_decay=0.1)
+    for _ in range(10):
+        model.grads["w"][:] = 2 * (model.params["w"] - target)  # of |w - target|²
+        opt.step(model)
+    expected = textbook_adamw(w0, target, lr=0.05, weight_decay=0.1, steps=10)
+    assert not np.allclose(expected, w0, atol=0.1)  # the weights really moved
+    np.testing.assert_allclose(model.params["w"], expected, rtol=1e-10, atol=1e-12)
+
+
 def test_adamw_matches_torch_over_several_steps():
     """Optional cross-check of AdamW against PyTorch's ``torch.optim.AdamW`` (skipped
     without torch): same weights and gradients, 10 steps, float64, agreement ~1e-12."""

@@ -413,6 +413,31 @@ def test_evaluate_returns_mean_loss_and_accuracy(toy_data):
     assert reg_loss == pytest.approx(np.mean(logits**2), rel=1e-12)
 
 
+def test_validation_and_evaluate_run_with_dropout_off(toy_data):
+    """With dropout 0.5 a training-mode pass drops half the hidden units, so its loss
+    differs clearly; the validation loss of ``fit`` and ``evaluate`` must both be the
+    loss of ``model.forward(x, training=False)``."""
+    x, y = toy_data
+    x_val, y_val = x[32:], y[32:]
+    model, loss = mlp(6, [32], 3, dropout=0.5, rng=0), SoftmaxCrossEntropy()
+    history = quiet_fit(
+        model,
+        loss,
+        SGD(0.1),
+        x[:32],
+        y[:32],
+        epochs=2,
+        batch_size=8,
+        validation_data=(x_val, y_val),
+        rng=0,
+    )
+    expected = loss.value(model.forward(x_val, training=False), y_val)
+    assert history.val_loss[-1] == pytest.approx(expected, rel=1e-6)
+    assert evaluate(model, loss, x_val, y_val)[0] == pytest.approx(expected, rel=1e-6)
+    with_dropout = loss.value(model.forward(x_val, training=True), y_val)
+    assert with_dropout != pytest.approx(expected, rel=1e-2)  # the check can tell
+
+
 def test_evaluate_on_an_empty_set_is_a_clear_error():
     """An empty evaluation set has no mean loss: a ValueError saying so, not
     ZeroDivisionError."""

@@ -153,7 +153,9 @@ class EarlyStopping(Callback):
         ):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         self.patience = int(patience)
-        self.restore_best = restore_best
+        if not isinstance(restore_best, bool | np.bool_):  # "no" would count as True
+            raise TypeError(f"restore_best must be True or False, got {restore_best!r}")
+        self.restore_best = bool(restore_best)
         self.best_epoch: int | None = None
         self._best_weights: dict[str, np.ndarray] | None = None
         self._waited = 0

@@ -62,39 +62,52 @@ def locate_archive(
     Raises
     ------
     FileNotFoundError
-        If ``path`` or ``NNLIB_EMNIST_PATH`` is given but is not a file (an explicit
-        choice that does not work should not silently fall back to another file).
+        If ``path`` or ``NNLIB_EMNIST_PATH`` is given but is not a regular file (an
+        explicit choice that does not work should not silently fall back to another
+        file); the message says how to supply the archive.
     """
     if path is not None:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"No EMNIST archive at path={os.fspath(path)!r}")
-        return os.fspath(path), "argument"
+        return _named_archive(os.fspath(path), "path"), "argument"
     from_env = os.environ.get(ENV_VAR)
     if from_env:
-        if not os.path.isfile(from_env):
-            raise FileNotFoundError(f"{ENV_VAR}={from_env!r} is not a file")
-        return from_env, "environment"
+        return _named_archive(from_env, ENV_VAR), "environment"
     cache = emnist_cache_path()
     if os.path.isfile(cache) and os.path.getsize(cache) > 0:
         return cache, "emnist-cache"
     return None
 
 
+def _named_archive(path: str, name: str) -> str:
+    """``path``, named by ``name`` (the argument or the variable), if it is a regular
+    file; else a ``FileNotFoundError`` that says what it is and how to get EMNIST."""
+    if os.path.isfile(path):
+        return path
+    problem = (
+        f"{name}={path!r} is not a regular file (a pipe or a directory?)"
+        if os.path.exists(path)
+        else f"No EMNIST archive at {name}={path!r}"
+    )
+    raise FileNotFoundError(f"{problem}.\n{_HOW_TO_SUPPLY}")
+
+
+_HOW_TO_SUPPLY = (
+    f"Supply NIST's gzip.zip in one of these ways:\n"
+    f"  1. name it explicitly: load_emnist(..., path='/path/to/gzip.zip') "
+    f"in Python,\n"
+    f"     or the --data /path/to/gzip.zip option of the command line "
+    f"(python -m nnlib)\n"
+    f"  2. set the environment variable {ENV_VAR}=/path/to/gzip.zip\n"
+    f"  3. put it in the cache, {EMNIST_CACHE_FILE}\n"
+    f"  4. let it be downloaded into that cache: load_emnist(download=True),\n"
+    f"     nnlib.data.ensure_emnist(), or the command line without --no-download\n"
+    f"The archive is NIST's {NIST_URL} (about 536 MiB)."
+)
+"""The numbered ways to supply the archive, ending every missing-data message."""
+
+
 def missing_data_message(reason: str) -> str:
     """The text of the ``FileNotFoundError`` raised when no archive can be found."""
-    return (
-        f"No EMNIST archive found ({reason}). Supply NIST's gzip.zip in one of these "
-        f"ways:\n"
-        f"  1. name it explicitly: load_emnist(..., path='/path/to/gzip.zip') "
-        f"in Python,\n"
-        f"     or the --data /path/to/gzip.zip option of the command line "
-        f"(python -m nnlib)\n"
-        f"  2. set the environment variable {ENV_VAR}=/path/to/gzip.zip\n"
-        f"  3. put it in the cache, {EMNIST_CACHE_FILE}\n"
-        f"  4. let it be downloaded into that cache: load_emnist(download=True),\n"
-        f"     nnlib.data.ensure_emnist(), or the command line without --no-download\n"
-        f"The archive is NIST's {NIST_URL} (about 536 MiB)."
-    )
+    return f"No EMNIST archive found ({reason}).\n{_HOW_TO_SUPPLY}"
 
 
 def resolve_archive(

@@ -354,18 +354,20 @@ def plot_regression(y_true: np.ndarray, y_pred: np.ndarray) -> Figure:
 def plot_tuning_results(results: TuningResults) -> Figure:
     """Two views of a search: validation accuracy against learning rate (log scale, one
     colour per optimizer) and the best accuracy each optimizer reached."""
+    from .tuning import DEFAULTS  # a trial's value for a key its search left out
+
     trials = results.trials
-    optimizers = sorted({t.params.get("optimizer", "adam") for t in trials})
+    optimizer = np.array(
+        [t.params.get("optimizer", DEFAULTS["optimizer"]) for t in trials]
+    )
+    lr = np.array([t.params.get("lr", DEFAULTS["lr"]) for t in trials], dtype=float)
+    accuracy = np.array([t.val_accuracy for t in trials])
+    optimizers = sorted(set(optimizer.tolist()))
     with _style():
         fig, (ax_lr, ax_opt) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2))
         for name in optimizers:
-            mine = [t for t in trials if t.params.get("optimizer", "adam") == name]
-            ax_lr.scatter(
-                [t.params.get("lr", 1e-3) for t in mine],
-                [t.val_accuracy for t in mine],
-                label=name,
-                alpha=0.8,
-            )
+            mine = optimizer == name
+            ax_lr.scatter(lr[mine], accuracy[mine], label=name, alpha=0.8)
         ax_lr.set(
             xscale="log",
             xlabel="learning rate",
@@ -374,19 +376,12 @@ def plot_tuning_results(results: TuningResults) -> Figure:
         )
         # Label exactly the rates that were tried: log axes spanning less than a decade
         # otherwise get overlapping minor tick labels.
-        rates = sorted({t.params.get("lr", 1e-3) for t in trials})
+        rates = sorted(set(lr.tolist()))
         if len(rates) <= 6:
             ax_lr.set_xticks(rates, [f"{r:.3g}" for r in rates])
             ax_lr.xaxis.set_minor_formatter(NullFormatter())
         ax_lr.legend()
-        best = [
-            max(
-                t.val_accuracy
-                for t in trials
-                if t.params.get("optimizer", "adam") == name
-            )
-            for name in optimizers
-        ]
+        best = [float(accuracy[optimizer == name].max()) for name in optimizers]
         ax_opt.bar(optimizers, best, color=PALETTE[: len(optimizers)])
         ax_opt.set(
             ylim=(max(0.0, min(best) - 0.1), 1.0),

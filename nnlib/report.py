@@ -256,8 +256,13 @@ TRAIN_OPTIONS = (
     "patience",
     "val_fraction",
     "seed",
+    "weight_decay",
+    "schedule",
 )
-"""Hyperparameters that ``python -m nnlib train`` takes as options of the same name."""
+"""Hyperparameters that ``python -m nnlib train`` takes as options of the same name:
+the options it saves (``nnlib.cli.parser.CONFIG_KEYS``) but ``data``, a path. The
+command line itself builds its command from ``CONFIG_KEYS``
+(``nnlib.cli.parser.train_command``); this list serves other callers."""
 
 
 def reproduce_command(hyperparameters: Mapping[str, Any]) -> str | None:

@@ -30,6 +30,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from ._files import atomic_write_text
+from .activations import ACTIVATIONS
 from .callbacks import EarlyStopping
 from .losses import SoftmaxCrossEntropy
 from .model import mlp
@@ -187,17 +188,51 @@ def run_trial(
 
 
 def check_config(params: Mapping[str, Any], epochs: int) -> dict[str, Any]:
-    """``params`` with ``DEFAULTS`` filled in; ``ValueError`` for what cannot train."""
+    """``params`` with ``DEFAULTS`` filled in; ``ValueError`` for what cannot train.
+
+    Called for every configuration before any trial starts, so that one bad value
+    stops the search at once, not in a worker after other trials have run.
+    """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ValueError(
             f"unknown hyperparameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
     p = {**DEFAULTS, **params}
+    hidden, dropout, activation = p["hidden"], p["dropout"], p["activation"]
+    checks = [
+        ("batch_size", "an integer >= 1", _is_positive_int(p["batch_size"])),
+        (
+            "hidden",
+            "a list or tuple of layer widths >= 1, such as (128,) or [512, 256]",
+            isinstance(hidden, list | tuple) and all(map(_is_positive_int, hidden)),
+        ),
+        (
+            "dropout",
+            "a number in [0, 1)",
+            isinstance(dropout, int | float | np.integer | np.floating)
+            and not isinstance(dropout, bool)
+            and 0 <= dropout < 1,
+        ),
+        (
+            "activation",
+            f"one of {sorted(ACTIVATIONS)}",
+            isinstance(activation, str) and activation in ACTIVATIONS,
+        ),
+    ]
+    for key, expected, ok in checks:
+        if not ok:
+            raise ValueError(f"{key} must be {expected}, got {p[key]!r}")
     # Built once here to validate names and numbers (cheap: no parameters yet).
     make_optimizer(p["optimizer"], p["lr"], weight_decay=p["weight_decay"])
     make_schedule(p["schedule"], epochs, 1)
     return p
+
+
+def _is_positive_int(value: Any) -> bool:
+    """An integer >= 1, not a bool (which Python counts as an int)."""
+    is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    return is_int and bool(value >= 1)
 
 
 def _rank(trial: Trial) -> tuple[bool, float, float]:

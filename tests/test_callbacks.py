@@ -166,6 +166,13 @@ def test_early_stopping_without_restore_keeps_the_last_weights(overfitting_probl
         assert np.array_equal(p.value, saved)
 
 
+@pytest.mark.parametrize("restore_best", ["no", 0, None])
+def test_restore_best_must_be_true_or_false(restore_best) -> None:
+    """Regression (review): ``restore_best="no"`` was taken as true."""
+    with pytest.raises(TypeError, match="restore_best must be True or False"):
+        EarlyStopping(restore_best=restore_best)
+
+
 def test_early_stopping_and_checkpoint_agree_on_the_best_model(
     overfitting_problem, tmp_path
 ):

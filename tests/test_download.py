@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import os
 import stat
 import threading
 import urllib.request
@@ -163,6 +164,36 @@ def test_environment_variable_pointing_nowhere_is_an_error(
     monkeypatch.setenv(download.ENV_VAR, str(tmp_path / "missing.zip"))
     with pytest.raises(FileNotFoundError, match=download.ENV_VAR):
         load_emnist("mnist", verbose=False)
+
+
+@pytest.mark.parametrize("named_by", ["argument", "environment"])
+@pytest.mark.parametrize("kind", ["missing", "directory", "pipe"])
+def test_a_named_path_that_is_no_archive_says_what_it_is_and_how_to_get_one(
+    named_by: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (review): a wrong ``path=`` or ``NNLIB_EMNIST_PATH`` gave no hint how
+    to get EMNIST, and a directory or a named pipe was reported as "No EMNIST archive"
+    (or "is not a file"), not as what it is."""
+    named = tmp_path / "emnist.zip"
+    if kind == "directory":
+        named.mkdir()
+    elif kind == "pipe":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes here")
+        os.mkfifo(named)
+    if named_by == "environment":
+        monkeypatch.setenv(download.ENV_VAR, str(named))
+    name = "path" if named_by == "argument" else download.ENV_VAR
+    with pytest.raises(FileNotFoundError) as caught:
+        download.locate_archive(named if named_by == "argument" else None)
+    first, *ways = str(caught.value).splitlines()
+    if kind == "missing":
+        assert first == f"No EMNIST archive at {name}={str(named)!r}."
+    else:
+        assert first.startswith(f"{name}={str(named)!r} is not a regular file")
+    assert ways[0] == "Supply NIST's gzip.zip in one of these ways:"
+    assert any(way.startswith("  1. name it explicitly") for way in ways)
+    assert ways[-1] == f"The archive is NIST's {download.NIST_URL} (about 536 MiB)."
 
 
 # ------------------------------------------------------------------ downloading

@@ -280,6 +280,21 @@ def test_plot_regression_draws_fit_identity_and_residuals() -> None:
         plot_regression(y, y_hat[:2])
 
 
+def test_tuning_figure_places_what_a_search_left_out_at_tuning_defaults(
+    monkeypatch,
+) -> None:
+    """A trial whose search set no lr or optimizer ran with ``tuning.DEFAULTS``: the
+    figure takes them from there instead of repeating 1e-3 and "adam"."""
+    from nnlib import tuning
+
+    monkeypatch.setitem(tuning.DEFAULTS, "lr", 0.05)
+    monkeypatch.setitem(tuning.DEFAULTS, "optimizer", "sgd")
+    results = SimpleNamespace(trials=[SimpleNamespace(params={}, val_accuracy=0.5)])
+    ax_lr = plot_tuning_results(results).axes[0]  # type: ignore[arg-type]
+    assert ax_lr.collections[0].get_offsets().tolist() == [[0.05, 0.5]]
+    assert [t.get_text() for t in ax_lr.get_legend().get_texts()] == ["sgd"]
+
+
 def test_importing_plots_does_not_import_tuning() -> None:
     """The plots <-> tuning import circle is gone: ``TuningResults`` is only an
     annotation here, so ``import nnlib.plots`` pulls in neither joblib nor training."""

@@ -12,8 +12,10 @@ import pytest
 from nnlib import History, metrics, mlp
 from nnlib.data import DataSource
 from nnlib.report import (
+    TRAIN_OPTIONS,
     evaluation_metrics,
     most_confused_pairs,
+    reproduce_command,
     source_revision,
     summary,
     write_report,
@@ -345,6 +347,19 @@ def test_report_header_says_what_was_run(tmp_path: Path) -> None:
         assert expected in header, expected
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", document["run"]["date"])
     assert document["run"]["seed"] == 7
+
+
+def test_reproduce_command_takes_every_option_train_saves() -> None:
+    """Regression (review): TRAIN_OPTIONS missed --weight-decay and --schedule, so the
+    command of a report written from a train config dropped them. It lists every
+    option that train saves (``CONFIG_KEYS``) but --data, a path."""
+    from nnlib.cli.parser import CONFIG_KEYS
+
+    assert set(TRAIN_OPTIONS) == set(CONFIG_KEYS) - {"data"}
+    config = {"split": "balanced", "hidden": [16], "lr": 1e-3, "seed": 0}
+    command = reproduce_command(config | {"weight_decay": 1e-4, "schedule": "cosine"})
+    assert command is not None
+    assert "--weight-decay 0.0001" in command and "--schedule cosine" in command
 
 
 def test_report_shows_no_absolute_path(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from distributed import get_task_stream
 from distributed.protocol.pickle import dumps
 from sklearn.datasets import load_digits
 
-from nnlib import cli
+from nnlib import cli, tuning
 from nnlib.tuning import (
     CONNECT_TIMEOUT,
     LogUniform,
@@ -161,6 +161,33 @@ def test_unknown_settings_are_rejected_before_training(digits) -> None:
         grid_search({"optimizer": ["adagrad"]}, train, val, epochs=1)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer("adagrad", 1e-3)
+
+
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ({"batch_size": [32, 0]}, "batch_size must be an integer >= 1, got 0"),
+        ({"batch_size": [2.5]}, "batch_size must be an integer >= 1, got 2.5"),
+        ({"hidden": [64, 32]}, "hidden must be a list or tuple of layer widths"),
+        ({"hidden": [(64, 0)]}, "such as (128,) or [512, 256], got (64, 0)"),
+        ({"dropout": [0.2, 1.0]}, "dropout must be a number in [0, 1), got 1.0"),
+        ({"dropout": ["0.2"]}, "dropout must be a number in [0, 1), got '0.2'"),
+        ({"activation": ["relu", "gelu"]}, "activation must be one of ['leaky_relu'"),
+    ],
+)
+def test_values_that_cannot_train_are_rejected_before_any_trial(
+    space: dict, message: str, digits, monkeypatch
+) -> None:
+    """Regression (review): ``{"batch_size": [32, 0]}`` ran the first trial, then died
+    with ZeroDivisionError; ``{"hidden": [64, 32]}`` (widths, not architectures) with
+    TypeError. ``check_config`` now says what is wrong before any trial runs."""
+    ran = []
+    monkeypatch.setattr(tuning, "run_trial", lambda *args, **kwargs: ran.append(args))
+    train, val = digits
+    with pytest.raises(ValueError) as caught:
+        grid_search(space, train, val, epochs=1)
+    assert message in str(caught.value)
+    assert ran == []
 
 
 def test_trial_scores_best_validation_epoch(digits) -> None:

@@ -25,11 +25,11 @@ error naming the first.
 score interval, macro-F1, the number of test images and where the report is.
 
 Errors (bad arguments, missing data, a diverging run) end the program with a one-line
-reason and a non-zero exit status, never a traceback: 2 for a bad command line (an
-``--out`` holding files the command would not write included), 130 for Ctrl-C, 1
-otherwise (a directory in use by another process included). An unexpected error (a bug)
-is also reported in one line; set the environment variable ``NNLIB_TRACEBACK=1`` to see
-its full traceback instead.
+reason (missing data: followed by the ways to get EMNIST, one per line) and a non-zero
+exit status, never a traceback: 2 for a bad command line (an ``--out`` holding files
+the command would not write included), 130 for Ctrl-C, 1 otherwise (a directory in use
+by another process included). An unexpected error (a bug) is also reported in one line;
+set the environment variable ``NNLIB_TRACEBACK=1`` to see its full traceback instead.
 
 The package, one idea per module, each importing only those above it in this list:
 
@@ -76,7 +76,10 @@ EXPECTED_ERRORS = (
 
 
 def _error_line(err: Exception) -> str:
-    """The one line that ``main`` prints for an error."""
+    """The line that ``main`` prints for an error; for missing data, with the lines
+    that follow it (the numbered ways to get EMNIST)."""
+    if isinstance(err, FileNotFoundError):
+        return "\n".join(line.rstrip() for line in str(err).strip().splitlines())
     reason = " ".join(str(err).split())  # one line, whatever the message's layout
     if isinstance(err, FloatingPointError):
         return f"training diverged: {reason} (try a smaller --lr)"

@@ -5,17 +5,19 @@ accept, with their help texts and defaults. A value that does not fit (a negativ
 learning rate, ``--dropout 1``) fails while parsing, with one line naming the option:
 ``_Parser`` raises ``UsageError`` instead of printing the usage and exiting. Which of
 train's options a run saves in its ``config.json`` (``RUN_KEYS``, ``CONFIG_KEYS``) is
-said here too: they are options of this parser.
+said here too: they are options of this parser, and ``config_options`` turns a saved
+config back into them (for ``--resume``, and the command in a run's report).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NoReturn
-
-import numpy as np
+from typing import Any, NoReturn
 
 from .. import data, tuning
 from ..schedules import SCHEDULE_NAMES
@@ -53,18 +55,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+def _number(text: str, ok: Callable[[float], bool], expected: str) -> float:
+    """``text`` as a float if it is a finite number for which ``ok`` holds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan  # not a number: fails the check below, with the same message
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, lambda v: v > 0, "a positive number")
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
+    return _number(text, lambda v: v >= 0, "a number >= 0")
 
 
 def _lr_range(text: str) -> tuple[str | None, tuple[float, float]]:
@@ -100,6 +107,19 @@ def _positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
+def _n_jobs(text: str) -> int:
+    """``tune --n-jobs``: a number of processes >= 1, or -1 for one per core."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0  # not an integer: fails the check below, with the same message
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= 1, or -1 (all cores), got {text}"
+        )
+    return value
+
+
 def _seed(text: str) -> int:
     """Seeds of ``np.random.default_rng`` must be >= 0: checked while parsing, not after
     loading the data."""
@@ -107,10 +127,7 @@ def _seed(text: str) -> int:
 
 
 def _probability(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+    return _number(text, lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def _out_dir(text: str) -> str:
@@ -122,10 +139,7 @@ def _out_dir(text: str) -> str:
 
 def _open_fraction(text: str) -> float:
     """A share strictly between 0 and 1, such as ``--val-fraction``."""
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
-    return value
+    return _number(text, lambda v: 0 < v < 1, "in (0, 1)")
 
 
 def _architecture(text: str) -> tuple[int, ...]:
@@ -375,11 +389,14 @@ def build_parser(*, defaults: bool = True) -> argparse.ArgumentParser:
         "--epochs", type=_positive_int, default=5, help="epochs per trial (default: 5)"
     )
     tune.add_argument(
-        "--val-fraction", type=_probability, default=0.1, help="validation share"
+        "--val-fraction",
+        type=_open_fraction,
+        default=0.1,
+        help="stratified share of training data held out for validation (default: 0.1)",
     )
     tune.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         help="trials in parallel (joblib; -1: all cores; default: 1); with "
         "--scheduler local, the number of Dask workers (default: 2)",
     )
@@ -403,3 +420,34 @@ def build_parser(*, defaults: bool = True) -> argparse.ArgumentParser:
         "(hidden files aside), e.g. runs/tune",
     )
     return parser
+
+
+def config_options(config: Mapping[str, Any]) -> list[str]:
+    """The options of ``train`` that give ``config`` (e.g. ``--hidden 512 256``).
+
+    ``config`` maps options of train (``CONFIG_KEYS``) to values; None gives no option.
+    """
+    argv = []
+    for key, value in config.items():
+        option = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(option)
+        elif isinstance(value, list | tuple):
+            argv += [option, *map(str, value)]
+        elif isinstance(value, str | int | float) and value is not False:
+            argv += [option, str(value)]
+        elif value is not None and value is not False:
+            raise ValueError(f"{key!r} has an unexpected value {value!r}")
+    return argv
+
+
+def train_command(config: Mapping[str, Any]) -> str:
+    """The command that repeats a run of ``config``, shown in its report.
+
+    ``python -m nnlib train`` with every saved option (``CONFIG_KEYS``) but ``--data``,
+    a path on the machine that ran it (the report names the archive and its SHA-256
+    instead). Parsing the command gives back ``config``, ``data`` aside.
+    """
+    options = config_options({**config, "data": None})
+    words = ["python", "-m", "nnlib", "train", *options, "--out", "runs/rerun"]
+    return shlex.join(words)

@@ -4,7 +4,7 @@
 them back through the same parser that checks the command line (``read_config``), so
 a hand-edited config is checked as typed options are; it keeps the saved options over
 typed ones (``typed_options`` tells which were typed, to say which are ignored), and
-takes only ``--epochs`` and ``--data`` anew.
+takes only ``--epochs`` (no fewer than the epochs already run) and ``--data`` anew.
 """
 
 from __future__ import annotations
@@ -18,24 +18,8 @@ from typing import Any
 
 from ..checkpoint import read_history
 from ..history import History
-from .parser import CONFIG_KEYS, RUN_KEYS, UsageError, build_parser
+from .parser import CONFIG_KEYS, RUN_KEYS, UsageError, build_parser, config_options
 from .rundir import CHECKPOINT
-
-
-def _as_options(config: dict[str, Any]) -> list[str]:
-    """The command-line options that give ``config`` (e.g. ``--hidden 512 256``)."""
-    argv = []
-    for key in CONFIG_KEYS:
-        option, value = "--" + key.replace("_", "-"), config[key]
-        if value is True:
-            argv.append(option)
-        elif isinstance(value, list):
-            argv += [option, *map(str, value)]
-        elif isinstance(value, (str, int, float)) and value is not False:
-            argv += [option, str(value)]
-        elif value is not None and value is not False:
-            raise ValueError(f"{key!r} has an unexpected value {value!r}")
-    return argv
 
 
 def _train_defaults() -> dict[str, Any]:
@@ -69,7 +53,7 @@ def read_config(path: Path) -> dict[str, Any]:
     defaults = _train_defaults()
     config = {key: config.get(key, defaults[key]) for key in CONFIG_KEYS}
     try:
-        argv = ["train", "--out", ".", *_as_options(config)]
+        argv = ["train", "--out", ".", *config_options(config)]
         parsed = vars(build_parser().parse_args(argv))
     except (UsageError, ValueError) as err:
         raise ValueError(f"{path}: {err}") from None
@@ -106,6 +90,12 @@ def resume_run(args: argparse.Namespace, out: Path) -> tuple[dict[str, Any], His
             file=sys.stderr,
         )
     if args.epochs is not None:
+        if args.epochs < len(history):  # config.json would disagree with the history
+            raise UsageError(
+                f"--epochs {args.epochs} is fewer than the {len(history)} epochs "
+                f"{out} has already run: give --epochs {len(history)} or more, or "
+                "leave it out"
+            )
         if history.stopped_early and args.epochs > len(history):
             last, best = history.epoch[-1], history.best_epoch("val_loss")
             raise UsageError(

@@ -26,7 +26,7 @@ from ..training import fit
 from ..tuning import make_optimizer
 from .dataset import load_dataset, split_train_val
 from .evaluate import summary
-from .parser import CONFIG_KEYS, DEFAULT_EPOCHS, UsageError
+from .parser import CONFIG_KEYS, DEFAULT_EPOCHS, UsageError, train_command
 from .resume import resume_message, resume_run
 from .rundir import CHECKPOINT
 
@@ -158,6 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         x_test=dataset.x_test,
         title=f"EMNIST {dataset.split}: training report",
         n_train_used=len(x_train) + len(x_val),
+        command=train_command(config),
     )
     written = [out / "model.npz", out / "history.json", paths["metrics"]]
     print(f"Wrote {', '.join(shown_path(p) for p in written)}")

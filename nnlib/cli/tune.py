@@ -111,10 +111,6 @@ def _dask_client(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
     n_workers = 2 if args.n_jobs is None else args.n_jobs
     if n_workers == -1:
         n_workers = os.cpu_count() or 1
-    if local and n_workers < 1:
-        raise UsageError(
-            f"--n-jobs must be >= 1 or -1 with --scheduler local, got {args.n_jobs}"
-        )
     if not local and args.n_jobs is not None:
         print(
             "note: --n-jobs is not used with a scheduler address: the cluster's "

@@ -24,7 +24,7 @@ import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from .history import History
 
@@ -93,6 +93,7 @@ def plot_history(history: History) -> Figure:
             if val:
                 ax.plot(history.epoch, val, "s--", ms=3, label="validation")
             ax.set(xlabel="epoch", ylabel=name, title=name.capitalize())
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
             ax.legend()
         fig.tight_layout()
     return fig

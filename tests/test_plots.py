@@ -160,6 +160,14 @@ def test_plot_history_draws_train_and_validation_curves() -> None:
     ]
 
 
+def test_plot_history_marks_whole_epochs_only() -> None:
+    history = History(epoch=list(range(1, 20)), train_loss=[1.0] * 19)
+    fig = plot_history(history)
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 19]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
 def test_plot_history_regression_has_only_a_loss_panel() -> None:
     assert len(plot_history(History(epoch=[1], train_loss=[1.0])).axes) == 1
 

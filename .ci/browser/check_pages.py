@@ -362,9 +362,10 @@ MIN_TEXT_PX = 9.0  # smallest figure text a reader can read, in CSS px
 
 def layout_problems(r: dict) -> list[str]:
     """What a reader sees cut off or too small: at 1280 px nothing may be wider than
-    its box, figures keep text >= 9 CSS px and have alt text; at 390 px the page itself
-    never scrolls sideways (a wide equation or code block scrolls inside its own
-    box)."""
+    its box, figures keep text >= 9 CSS px and have alt text; at both widths figures
+    keep their proportions and no inline math or previous/next link is cut off
+    without a way to scroll to the rest; at 390 px the page itself never scrolls
+    sideways (a wide equation or code block scrolls inside its own box)."""
     bad: list[str] = []
     desk, phone = r.get("desktop") or {}, r.get("phone") or {}
     wide = (("codeWide", "code"), ("outputWide", "output"), ("mathWide", "equation"))
@@ -383,6 +384,18 @@ def layout_problems(r: dict) -> list[str]:
             )
         if not f["alt"]:
             bad.append(f"figure {f['src']} has no alt text")
+    for name, res in (("1280", desk), ("390", phone)):
+        for e in res.get("clipped", []):
+            bad.append(
+                f"cut off at {name} px with no way to scroll ({e['overflow']} px "
+                f"hidden): {e['text']!r}"
+            )
+        for f in res.get("figures", []):
+            if abs(f.get("stretch", 1) - 1) > 0.02:
+                bad.append(
+                    f"figure {f['src']} drawn out of proportion at {name} px "
+                    f"(width/height {f['stretch']:g} times its own)"
+                )
     if phone and phone["pageScrollWidth"] > phone["width"] + 1:
         bad.append(
             f"the page scrolls sideways at {phone['width']} px "

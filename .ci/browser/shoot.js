@@ -188,16 +188,33 @@ async function layout() {
     const dpi = /\.png(\?|$)/i.test(src) ? await pngDpi(src) : null;
     const alt = (img.getAttribute('alt') || '').trim();
     const fileName = src.split('/').pop();
+    // Drawn out of proportion: an inline height kept while max-width shrank the width.
+    const box = img.getBoundingClientRect();
+    const stretch = box.height > 0
+      ? (box.width / box.height) / (img.naturalWidth / img.naturalHeight) : 1;
     figures.push({
       src: fileName, natural: img.naturalWidth, shown: Math.round(shown), dpi: dpi && Math.round(dpi),
+      stretch: +stretch.toFixed(3),
       textPx: dpi ? +(9 * dpi / 72 * shown / img.naturalWidth).toFixed(1) : null,
       alt: alt && alt !== src && !src.endsWith(alt) && !/\.(png|svg|jpe?g|gif)$/i.test(alt) ? alt : '',
     });
   }
+  // Text cut off with no way to scroll to the rest: inline math (the theme sets
+  // span.math { overflow: hidden }) and the previous/next links at the foot of the page.
+  const cut = (el) => {
+    const st = getComputedStyle(el);
+    return wider(el) && (st.overflowX === 'hidden' || st.overflowX === 'clip');
+  };
+  const clipped = Array.from(document.querySelectorAll(
+    'article span.math, .prev-next-area a, .prev-next-area a *'))
+    .filter(cut).map((e) => ({
+      text: ((e.querySelector && e.querySelector('mjx-assistive-mml')) || e).textContent
+        .trim().replace(/\s+/g, ' ').slice(0, 70),
+      overflow: e.scrollWidth - e.clientWidth }));
   return {
     width: window.innerWidth,
     pageScrollWidth: document.documentElement.scrollWidth,
-    codeWide, outputWide, mathWide, figures,
+    codeWide, outputWide, mathWide, figures, clipped,
   };
 }
 

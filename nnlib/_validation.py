@@ -104,7 +104,9 @@ def check_inputs(x: Any, name: str, dtype: np.dtype) -> np.ndarray:
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{name} must be float or uint8 images, got dtype {x.dtype}")
     x = check_float_array(x, name, ndim=2)
-    largest = np.abs(x).max(initial=0.0)
+    if np.finfo(x.dtype).max <= np.finfo(dtype).max:
+        return x  # finite values of a narrower or equal type always fit
+    largest = max(x.max(), -x.min())  # |x| max without a copy of x
     if largest > np.finfo(dtype).max:
         raise ValueError(
             f"{name} has values too large for the model's dtype {dtype} "

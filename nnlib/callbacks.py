@@ -160,6 +160,11 @@ class EarlyStopping(Callback):
         self._best_weights: dict[str, np.ndarray] | None = None
         self._waited = 0
 
+    @property
+    def monitor(self) -> str:
+        """The history entry watched after each epoch (``fit`` checks it records it)."""
+        return self._tracker.monitor
+
     def on_train_begin(self, model: Sequential) -> None:
         # Forget everything from an earlier fit, in particular its best weights.
         self._tracker.reset()
@@ -209,6 +214,11 @@ class ModelCheckpoint(Callback):
         self.save_best_only = save_best_only
         self._tracker = _Monitor(monitor, 0.0)
         self.saved_epochs: list[int] = []
+
+    @property
+    def monitor(self) -> str | None:
+        """The history entry watched after each epoch; None if every epoch is saved."""
+        return self._tracker.monitor if self.save_best_only else None
 
     def on_train_begin(self, model: Sequential) -> None:
         self._tracker.reset()

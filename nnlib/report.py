@@ -260,9 +260,8 @@ TRAIN_OPTIONS = (
     "schedule",
 )
 """Hyperparameters that ``python -m nnlib train`` takes as options of the same name:
-the options it saves (``nnlib.cli.parser.CONFIG_KEYS``) but ``data``, a path. The
-command line itself builds its command from ``CONFIG_KEYS``
-(``nnlib.cli.parser.train_command``); this list serves other callers."""
+the options it saves (``nnlib.cli.parser.CONFIG_KEYS``) but ``data``, a path (a test
+keeps the two lists equal). The command line's report uses ``reproduce_command`` too."""
 
 
 def reproduce_command(hyperparameters: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import check_inputs, check_positive_int, n_features
 from .batching import iterate_minibatches
-from .callbacks import Callback, EarlyStopping, ModelCheckpoint
+from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
 from .losses import Loss
@@ -44,22 +44,19 @@ def _check_instance(value: Any, kind: type, name: str, example: str) -> None:
 def _check_monitors(callbacks: Sequence[Callback], loss: Loss, val: bool) -> None:
     """Refuse, before any epoch, a callback watching what ``fit`` will not record.
 
-    ``EarlyStopping`` and ``ModelCheckpoint`` (unless it saves every epoch) read their
-    ``monitor`` (kept by their tracker) from the history after each epoch.
+    ``EarlyStopping`` and ``ModelCheckpoint`` (unless it saves every epoch) name the
+    history entry they read after each epoch in ``monitor``.
     """
     splits = ("train", "val") if val else ("train",)
     recorded = [f"{s}_{k}" for s in splits for k in ("loss", loss.metric) if k]
     for cb in callbacks:
-        if isinstance(cb, ModelCheckpoint) and not cb.save_best_only:
-            continue
-        if isinstance(cb, (EarlyStopping, ModelCheckpoint)):
-            monitor = cb._tracker.monitor
-            if monitor not in recorded:
-                hint = " (pass validation_data to monitor validation metrics)"
-                raise ValueError(
-                    f"{type(cb).__name__} cannot monitor {monitor!r}: fit records "
-                    f"{recorded}{hint * (monitor.startswith('val_') and not val)}"
-                )
+        monitor = getattr(cb, "monitor", None)
+        if monitor is not None and monitor not in recorded:
+            hint = " (pass validation_data to monitor validation metrics)"
+            raise ValueError(
+                f"{type(cb).__name__} cannot monitor {monitor!r}: fit records "
+                f"{recorded}{hint * (monitor.startswith('val_') and not val)}"
+            )
 
 
 def _check_data(

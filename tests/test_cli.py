@@ -148,8 +148,8 @@ def test_missing_data_exits_1_saying_how_to_get_emnist(
 
 def test_the_report_command_repeats_every_saved_option() -> None:
     """Regression (review): the report's command came from a hand-kept list that missed
-    --schedule and --weight-decay. It is built from CONFIG_KEYS: every saved option but
-    --data (a path of this machine) is in it, and parsing it gives back the config."""
+    --schedule and --weight-decay. Every saved option (CONFIG_KEYS) but --data (a path
+    of this machine) is in it, and parsing it gives back the config."""
     from nnlib.cli.parser import CONFIG_KEYS, build_parser, train_command
 
     argv = ["train", "--out", "run", "--data", "/home/someone/emnist.zip"]

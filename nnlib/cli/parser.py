@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .. import data, tuning
+from ..report import reproduce_command
 from ..schedules import SCHEDULE_NAMES
 from ..tuning import OPTIMIZER_NAMES
 
@@ -446,8 +446,9 @@ def train_command(config: Mapping[str, Any]) -> str:
 
     ``python -m nnlib train`` with every saved option (``CONFIG_KEYS``) but ``--data``,
     a path on the machine that ran it (the report names the archive and its SHA-256
-    instead). Parsing the command gives back ``config``, ``data`` aside.
+    instead): ``nnlib.report.reproduce_command``, whose ``TRAIN_OPTIONS`` are these
+    options (tested). Parsing the command gives back ``config``, ``data`` aside.
     """
-    options = config_options({**config, "data": None})
-    words = ["python", "-m", "nnlib", "train", *options, "--out", "runs/rerun"]
-    return shlex.join(words)
+    command = reproduce_command(config)
+    assert command is not None  # config holds every option of train
+    return command
